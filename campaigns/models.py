@@ -1,0 +1,1 @@
+"""Campaigns: built by its own issue; installed now so that the layout is complete."""

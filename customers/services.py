@@ -1,0 +1,324 @@
+"""Every write to customers, vehicles, visits and appointments goes through here."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.models import Dealership
+
+from .models import (
+    Appointment,
+    ConsentChannel,
+    ConsentEvent,
+    Customer,
+    MileageReading,
+    ServiceVisit,
+    Vehicle,
+    VehicleOwnership,
+)
+
+CUSTOMER_FIELDS = [
+    "customer_no",
+    "name",
+    "phone",
+    "gender",
+    "birthday",
+    "city",
+    "preferred_channel",
+    "member_tier",
+    "points",
+    "do_not_contact",
+    "flag_wrong_number",
+    "flag_bounced",
+    "notes",
+]
+VEHICLE_FIELDS = [
+    "vin",
+    "plate",
+    "brand",
+    "model",
+    "model_year",
+    "purchase_date",
+    "fuel_type",
+    "warranty_end",
+    "mileage_km",
+]
+VISIT_FIELDS = [
+    "ro_number",
+    "opened_on",
+    "closed_on",
+    "mileage_km",
+    "visit_type",
+    "labor_amount",
+    "parts_amount",
+    "total_amount",
+    "payer",
+    "advisor_name",
+    "campaign_code",
+]
+
+
+def _save(instance, *, unique_message: str | None = None):
+    """full_clean then save; a unique-constraint race becomes the same readable error."""
+    instance.full_clean()
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        raise ApplicationError(unique_message or str(exc)) from exc
+    return instance
+
+
+def _assign(instance, fields, data):
+    for field in fields:
+        if field in data:
+            setattr(instance, field, data[field])
+
+
+def customers_flag_duplicate_phones(*, dealership: Dealership) -> int:
+    """Set the possible-duplicate flag on every customer whose phone another customer shares, set-based.
+
+    Returns how many customers carry the flag afterwards.
+    """
+    shared = (
+        Customer.objects.filter(dealership=dealership)
+        .values("phone")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values("phone")
+    )
+    qs = Customer.objects.filter(dealership=dealership)
+    qs.filter(phone__in=shared, flag_possible_duplicate=False).update(flag_possible_duplicate=True)
+    qs.filter(flag_possible_duplicate=True).exclude(phone__in=shared).update(flag_possible_duplicate=False)
+    return qs.filter(flag_possible_duplicate=True).count()
+
+
+def _flag_phone(customer: Customer) -> None:
+    same = Customer.objects.filter(dealership_id=customer.dealership_id, phone=customer.phone)
+    if same.count() > 1:
+        same.filter(flag_possible_duplicate=False).update(flag_possible_duplicate=True)
+        customer.flag_possible_duplicate = True
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    dealership: Dealership,
+    acting_user=None,
+    consent: bool | None = None,
+    consent_channel: str = ConsentChannel.COUNTER,
+    **data,
+) -> Customer:
+    customer = Customer(dealership=dealership)
+    _assign(customer, CUSTOMER_FIELDS, data)
+    _save(customer, unique_message=_("Customer number %(no)s already exists.") % {"no": customer.customer_no})
+    _flag_phone(customer)
+    if consent is not None:
+        consent_record(customer=customer, granted=consent, channel=consent_channel, acting_user=acting_user)
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, acting_user=None, **data) -> Customer:
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    old_phone = customer.phone
+    _assign(customer, CUSTOMER_FIELDS, data)
+    _save(customer, unique_message=_("Customer number %(no)s already exists.") % {"no": customer.customer_no})
+    if customer.phone != old_phone:
+        _flag_phone(customer)
+        customers_flag_duplicate_phones(dealership=customer.dealership)
+        customer.refresh_from_db(fields=["flag_possible_duplicate"])
+    return customer
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    customer: Customer,
+    granted: bool,
+    channel: str,
+    acting_user=None,
+    occurred_at: datetime | None = None,
+    note: str = "",
+) -> ConsentEvent:
+    """Record a grant or withdrawal of marketing consent; the customer's flag follows the newest event."""
+    occurred_at = occurred_at or timezone.now()
+    if channel not in ConsentChannel.values:
+        raise ApplicationError(_("Unknown consent channel “%(channel)s”.") % {"channel": channel})
+    event = ConsentEvent.objects.create(
+        customer=customer,
+        granted=granted,
+        occurred_at=occurred_at,
+        channel=channel,
+        recorded_by=acting_user,
+        note=note,
+    )
+    if customer.consent_changed_at is None or occurred_at >= customer.consent_changed_at:
+        Customer.objects.filter(pk=customer.pk).update(
+            marketing_consent=granted, consent_changed_at=occurred_at, consent_channel=channel
+        )
+        customer.marketing_consent = granted
+        customer.consent_changed_at = occurred_at
+        customer.consent_channel = channel
+    return event
+
+
+def _check_same_dealership(dealership, *objects):
+    for obj in objects:
+        if obj is not None and obj.dealership_id != dealership.pk:
+            raise ApplicationError(_("That record belongs to another dealership."))
+
+
+@transaction.atomic
+def vehicle_create(*, dealership: Dealership, owner: Customer, acting_user=None, **data) -> Vehicle:
+    _check_same_dealership(dealership, owner)
+    vehicle = Vehicle(dealership=dealership, owner=owner)
+    _assign(vehicle, VEHICLE_FIELDS, data)
+    vehicle.vin = (vehicle.vin or "").strip().upper()
+    vehicle.plate = (vehicle.plate or "").strip().upper()
+    _save(vehicle, unique_message=_("VIN %(vin)s is already on file.") % {"vin": vehicle.vin})
+    VehicleOwnership.objects.create(vehicle=vehicle, customer=owner, started_on=timezone.localdate())
+    if vehicle.mileage_km:
+        mileage_record(
+            vehicle=vehicle,
+            mileage_km=vehicle.mileage_km,
+            read_on=timezone.localdate(),
+            source=MileageReading.Source.COUNTER,
+        )
+    return vehicle
+
+
+@transaction.atomic
+def vehicle_update(*, vehicle: Vehicle, acting_user=None, owner: Customer | None = None, **data) -> Vehicle:
+    vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+    _assign(vehicle, VEHICLE_FIELDS, data)
+    vehicle.plate = (vehicle.plate or "").strip().upper()
+    if owner is not None and owner.pk != vehicle.owner_id:
+        vehicle_transfer(vehicle=vehicle, new_owner=owner)
+    _save(vehicle, unique_message=_("VIN %(vin)s is already on file.") % {"vin": vehicle.vin})
+    return vehicle
+
+
+def vehicle_transfer(*, vehicle: Vehicle, new_owner: Customer, on: date | None = None) -> Vehicle:
+    """Change the current owner; the ownership history keeps the previous one."""
+    _check_same_dealership(vehicle.dealership, new_owner)
+    on = on or timezone.localdate()
+    VehicleOwnership.objects.filter(vehicle=vehicle, ended_on__isnull=True).update(ended_on=on)
+    VehicleOwnership.objects.create(vehicle=vehicle, customer=new_owner, started_on=on)
+    vehicle.owner = new_owner
+    Vehicle.objects.filter(pk=vehicle.pk).update(owner=new_owner)
+    return vehicle
+
+
+def mileage_record(*, vehicle: Vehicle, mileage_km: int, read_on: date, source: str) -> None:
+    MileageReading.objects.get_or_create(
+        vehicle=vehicle, read_on=read_on, mileage_km=mileage_km, defaults={"source": source}
+    )
+    if not vehicle.mileage_km or mileage_km > vehicle.mileage_km:
+        Vehicle.objects.filter(pk=vehicle.pk).update(mileage_km=mileage_km)
+        vehicle.mileage_km = mileage_km
+
+
+def _visit_defaults(visit: ServiceVisit) -> None:
+    if visit.total_amount is None and visit.labor_amount is not None and visit.parts_amount is not None:
+        visit.total_amount = Decimal(visit.labor_amount) + Decimal(visit.parts_amount)
+    if visit.advisor_name and visit.advisor_id is None:
+        from dealercrm.core.models import User
+
+        visit.advisor = (
+            User.objects.filter(memberships__dealership_id=visit.dealership_id, username=visit.advisor_name).first()
+            or User.objects.filter(
+                memberships__dealership_id=visit.dealership_id, display_name=visit.advisor_name
+            ).first()
+        )
+
+
+@transaction.atomic
+def visit_create(
+    *, dealership: Dealership, vehicle: Vehicle, customer: Customer | None = None, acting_user=None, **data
+) -> ServiceVisit:
+    """Record a visit at the counter. The customer defaults to the vehicle's current owner."""
+    customer = customer or vehicle.owner
+    _check_same_dealership(dealership, vehicle, customer)
+    visit = ServiceVisit(dealership=dealership, vehicle=vehicle, customer=customer)
+    _assign(visit, VISIT_FIELDS, data)
+    if not visit.advisor_name and acting_user is not None:
+        visit.advisor_name = str(acting_user)
+        visit.advisor = acting_user
+    _visit_defaults(visit)
+    if ServiceVisit.objects.filter(dealership=dealership, ro_number=visit.ro_number).exists():
+        raise ValidationError({"ro_number": _("RO number %(ro)s is already on file.") % {"ro": visit.ro_number}})
+    _save(visit, unique_message=_("RO number %(ro)s is already on file.") % {"ro": visit.ro_number})
+    if visit.mileage_km:
+        mileage_record(
+            vehicle=vehicle, mileage_km=visit.mileage_km, read_on=visit.opened_on, source=MileageReading.Source.VISIT
+        )
+    return visit
+
+
+@transaction.atomic
+def visit_update(*, visit: ServiceVisit, acting_user=None, **data) -> ServiceVisit:
+    visit = ServiceVisit.objects.select_for_update().get(pk=visit.pk)
+    old_ro = visit.ro_number
+    _assign(visit, VISIT_FIELDS, data)
+    _visit_defaults(visit)
+    if (
+        visit.ro_number != old_ro
+        and ServiceVisit.objects.filter(dealership_id=visit.dealership_id, ro_number=visit.ro_number).exists()
+    ):
+        raise ValidationError({"ro_number": _("RO number %(ro)s is already on file.") % {"ro": visit.ro_number}})
+    _save(visit, unique_message=_("RO number %(ro)s is already on file.") % {"ro": visit.ro_number})
+    return visit
+
+
+@transaction.atomic
+def appointment_create(
+    *,
+    dealership: Dealership,
+    customer: Customer,
+    date: date,
+    vehicle: Vehicle | None = None,
+    time_slot: str = "",
+    source: str = Appointment.Source.COUNTER,
+    note: str = "",
+    acting_user=None,
+) -> Appointment:
+    _check_same_dealership(dealership, customer, vehicle)
+    appointment = Appointment(
+        dealership=dealership,
+        customer=customer,
+        vehicle=vehicle,
+        date=date,
+        time_slot=time_slot,
+        source=source,
+        note=note,
+        created_by=acting_user,
+    )
+    return _save(appointment)
+
+
+@transaction.atomic
+def appointment_set_status(*, appointment: Appointment, status: str, acting_user=None) -> Appointment:
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    allowed = {
+        Appointment.Status.BOOKED: {
+            Appointment.Status.ARRIVED,
+            Appointment.Status.NO_SHOW,
+            Appointment.Status.CANCELLED,
+        },
+        Appointment.Status.NO_SHOW: {Appointment.Status.ARRIVED},
+    }
+    if status not in allowed.get(appointment.status, set()):
+        raise ApplicationError(
+            _("An appointment that is “%(old)s” cannot become “%(new)s”.")
+            % {"old": appointment.get_status_display(), "new": Appointment.Status(status).label}
+        )
+    appointment.status = status
+    appointment.save(update_fields=["status", "updated_at"])
+    return appointment

@@ -1,0 +1,72 @@
+"""Tenancy: dealerships, staff users and their memberships."""
+
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .roles import Role
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value})
+
+
+class Dealership(models.Model):
+    code = models.SlugField(
+        _("code"), max_length=20, unique=True, help_text=_("Short code used in URLs, imports and the API, e.g. DEMO.")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    plate_prefix = models.CharField(
+        _("plate prefix"), max_length=2, blank=True, help_text=_("Plate prefix of the store's region, e.g. 粤B.")
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=50, default="Asia/Shanghai", validators=[validate_time_zone]
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("dealership")
+        verbose_name_plural = _("dealerships")
+
+    def __str__(self):
+        return f"{self.code} · {self.name}"
+
+
+class User(AbstractUser):
+    """A member of staff (or an API client's account) with one role."""
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.ADVISOR)
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    dealerships = models.ManyToManyField(
+        Dealership, through="Membership", related_name="staff", verbose_name=_("dealerships"), blank=True
+    )
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+
+    def __str__(self):
+        return self.display_name or self.get_full_name() or self.username
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user"))
+    dealership = models.ForeignKey(
+        Dealership, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("dealership")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "dealership"], name="uniq_membership")]
+
+    def __str__(self):
+        return f"{self.user} @ {self.dealership.code}"

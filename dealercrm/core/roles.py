@@ -1,0 +1,50 @@
+"""The role table of SPEC "Who uses it", enforced in this one place.
+
+Each action names the roles allowed to do it. Pages use ``RoleRequiredMixin``,
+the API uses ``HasAction``, and services may call ``require(user, action)``.
+Read-only ("r" in the SPEC) entries are the ``*.view`` actions.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADVISOR = "advisor", _("Service advisor")
+    AGENT = "agent", _("Call-centre agent")
+    CC_MANAGER = "cc_manager", _("Call-centre manager")
+    AS_MANAGER = "as_manager", _("After-sales manager")
+    ADMIN = "admin", _("Administrator")
+
+
+ALL = frozenset(Role.values)
+MANAGERS = frozenset({Role.AS_MANAGER, Role.ADMIN})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "customer.view": ALL,
+    "customer.edit": frozenset({Role.ADVISOR, Role.AS_MANAGER, Role.ADMIN}),
+    "customer.consent": ALL,
+    "coupon.redeem": frozenset({Role.ADVISOR, Role.AS_MANAGER, Role.ADMIN}),
+    "appointment.arrival": frozenset({Role.ADVISOR, Role.AS_MANAGER, Role.ADMIN}),
+    "dms.import": MANAGERS,
+    "segmentation.view": ALL,
+    "segmentation.manage": MANAGERS,
+    "campaign.view": ALL,
+    "campaign.manage": MANAGERS,
+    "calllist.manage": frozenset({Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
+    "calls.work": frozenset({Role.AGENT, Role.CC_MANAGER}),
+    "complaint.view": ALL,
+    "complaint.manage": MANAGERS,
+    "reports.view": frozenset({Role.AGENT, Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
+    "reports.all": frozenset({Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
+    "staff.manage": frozenset({Role.ADMIN}),
+}
+
+
+def can(user, action: str) -> bool:
+    """Whether ``user`` may perform ``action`` (a key of ``PERMISSIONS``)."""
+    if action not in PERMISSIONS:
+        raise KeyError(f"Unknown action {action!r}")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.role in PERMISSIONS[action]

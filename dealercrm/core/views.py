@@ -1,0 +1,55 @@
+"""Page plumbing: the current dealership and the role table for class-based views."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+
+from .roles import can
+from .tenancy import SESSION_KEY, user_dealerships
+
+
+class DealershipMixin(LoginRequiredMixin):
+    """Logged in, working in a dealership, and allowed ``action`` by the role table.
+
+    ``self.dealership`` is the current dealership; selectors take it, so a
+    record of another store is simply not found (404).
+    """
+
+    action: str | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        dealership = request.dealership  # may raise Http404 for a foreign ?dealership=
+        if not dealership:
+            raise PermissionDenied(_("Your account belongs to no dealership yet. Ask an administrator."))
+        if self.action and not can(request.user, self.action):
+            raise PermissionDenied(_("Your role may not do this."))
+        self.dealership = dealership
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["dealership"] = self.dealership
+        return context
+
+
+class SwitchDealershipView(LoginRequiredMixin, View):
+    """The header switcher: remember the chosen store in the session."""
+
+    def post(self, request):
+        dealership = user_dealerships(request.user).filter(code=request.POST.get("dealership", "")).first()
+        if dealership is None:
+            messages.error(request, _("You do not belong to that dealership."))
+        else:
+            request.session[SESSION_KEY] = dealership.pk
+            messages.success(request, _("Now working in %(name)s.") % {"name": dealership.name})
+        target = request.POST.get("next") or "/"
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = "/"
+        # Drop an explicit ?dealership= so that the new choice takes effect.
+        return redirect(target.split("?")[0])

@@ -1,0 +1,7 @@
+"""Development and demo: debug on, a fixed key, SQLite unless DATABASE_URL says otherwise."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-6f1c1d9a8e2b4c7d")

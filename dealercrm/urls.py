@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from dealercrm.core.views import SwitchDealershipView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="customers:counter", permanent=False), name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("dealership/switch/", SwitchDealershipView.as_view(), name="switch-dealership"),
+    path("customers/", include("customers.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("dealercrm.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
