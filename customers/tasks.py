@@ -5,7 +5,13 @@ from dealercrm.core.models import Dealership
 from .services import customers_flag_duplicate_phones
 
 
-@shared_task(name="customers.tasks.flag_duplicate_phones_task", acks_late=True, max_retries=3, time_limit=600)
+@shared_task(
+    name="customers.tasks.flag_duplicate_phones_task",
+    acks_late=True,
+    max_retries=3,
+    time_limit=600,
+    soft_time_limit=540,
+)
 def flag_duplicate_phones_task(dealership_id: int | None = None) -> dict[str, int]:
     """Nightly: refresh the possible-duplicate flag of every dealership (or one)."""
     dealerships = Dealership.objects.filter(is_active=True)
