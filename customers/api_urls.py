@@ -1,5 +1,11 @@
 from rest_framework.routers import DefaultRouter
 
+from . import api
+
 router = DefaultRouter()
+router.register("customers", api.CustomerViewSet, basename="api-customer")
+router.register("vehicles", api.VehicleViewSet, basename="api-vehicle")
+router.register("visits", api.VisitViewSet, basename="api-visit")
+router.register("appointments", api.AppointmentViewSet, basename="api-appointment")
 
 urlpatterns = router.urls

@@ -185,7 +185,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "dealercrm.core.api.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "dealercrm.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "dealercrm.core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.UserRateThrottle",
@@ -194,13 +194,26 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "DealerCRM API",
-    "DESCRIPTION": "After-sales CRM for car dealerships: customers, vehicles, service visits and DMS import.",
+    "DESCRIPTION": (
+        "After-sales CRM for car dealerships: customers, vehicles, service visits and DMS import.\n\n"
+        "Authenticate with a token: POST username and password to /api/v1/auth/token/, then send "
+        "`Authorization: Token <token>` with every request. A user of several dealerships names the one "
+        "to work in with the `X-Dealership: <code>` header (or `?dealership=<code>`); a code that is not "
+        "one of theirs answers 404, as does any record of another dealership."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentChannelEnum": "customers.models.ConsentChannel",
+        "AppointmentStatusEnum": "customers.models.Appointment.Status",
+        "AppointmentSourceEnum": "customers.models.Appointment.Source",
+        "AppointmentStatusChangeEnum": "customers.api.serializers.STATUS_CHANGES",
+    },
 }
 
 # --- Forms -----------------------------------------------------------------
