@@ -28,14 +28,20 @@ from ..validators import normalize_plate, normalize_vin, plate_error, vin_error
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
 
 
+NOT_HERE = {
+    Customer: _("No customer with id {pk_value} in this dealership."),
+    Vehicle: _("No vehicle with id {pk_value} in this dealership."),
+}
+
+
 def _related_field(model, **kwargs):
-    """A primary-key field whose queryset is set per request by ``DealershipScopedSerializer``."""
+    """A primary-key field whose queryset is set per request by ``DealershipScopedSerializer``.
+
+    An id of another dealership reads exactly like an id that does not exist.
+    """
     return serializers.PrimaryKeyRelatedField(
         queryset=model.objects.none(),
-        error_messages={
-            "does_not_exist": _("No record with id {pk_value} in this dealership."),
-            "incorrect_type": _("Give the id as a number."),
-        },
+        error_messages={"does_not_exist": NOT_HERE[model], "incorrect_type": _("Give the id as a number.")},
         **kwargs,
     )
 

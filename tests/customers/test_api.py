@@ -272,6 +272,13 @@ def test_session_authentication_works_too(advisor, szr):
     assert written.json()["city"] == "惠州"
 
 
+def test_a_user_of_no_dealership_is_refused(api_client_for, szr):
+    loner = UserFactory(username="loner", role=Role.ADMIN)
+    response = api_client_for(loner).get(reverse("api-customer-list"))
+    assert response.status_code == 403
+    assert "results" not in response.json()
+
+
 @pytest.fixture
 def chain_manager(dealership, other_dealership):
     """An after-sales manager of both SZ01 and GZ02."""
@@ -560,8 +567,8 @@ def test_an_owner_of_another_dealership_is_not_found(advisor, api_client_for, ot
         reverse("api-vehicle-list"), {**vehicle_payload(szr["customer"]), "owner": 999999}, format="json"
     )
     assert response.status_code == 400
-    assert response.json()["owner"] == [f"No record with id {stranger.pk} in this dealership."]
-    assert unknown.json()["owner"] == ["No record with id 999999 in this dealership."]
+    assert response.json()["owner"] == [f"No customer with id {stranger.pk} in this dealership."]
+    assert unknown.json()["owner"] == ["No customer with id 999999 in this dealership."]
     assert Vehicle.objects.count() == 1
 
 
@@ -671,8 +678,8 @@ def test_a_visit_cannot_use_a_vehicle_or_customer_of_another_dealership(advisor,
     by_customer = api.post(
         reverse("api-visit-list"), visit_payload(szr["vehicle"], customer=stranger.pk), format="json"
     )
-    assert "in this dealership" in by_vehicle.json()["vehicle"][0]
-    assert "in this dealership" in by_customer.json()["customer"][0]
+    assert by_vehicle.json()["vehicle"] == [f"No vehicle with id {their_car.pk} in this dealership."]
+    assert by_customer.json()["customer"] == [f"No customer with id {stranger.pk} in this dealership."]
     assert ServiceVisit.objects.count() == 1
 
 
@@ -778,6 +785,15 @@ def test_an_invalid_appointment_is_refused(change, field, agent, api_client_for,
     )
     assert response.status_code == 400
     assert field in response.json()
+    assert Appointment.objects.count() == 1
+
+
+def test_an_outsider_cannot_book_a_customer_of_another_dealership(outsider, api_client_for, szr):
+    response = api_client_for(outsider).post(
+        reverse("api-appointment-list"), appointment_payload(szr["customer"]), format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["customer"] == [f"No customer with id {szr['customer'].pk} in this dealership."]
     assert Appointment.objects.count() == 1
 
 

@@ -1,0 +1,87 @@
+"""The OpenAPI schema and the Swagger UI page of API v1."""
+
+import json
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+from django.urls import reverse
+from drf_spectacular.validation import validate_schema
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get(reverse("api-schema"), {"format": "json"})
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def test_the_schema_generates_without_warnings_and_validates(tmp_path):
+    # the same check CI runs: any warning or error fails
+    target = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    assert "/api/v1/customers/" in target.read_text()
+
+
+def test_the_schema_endpoint_serves_a_valid_openapi_document(schema):
+    validate_schema(schema)  # raises on an invalid document
+    assert schema["openapi"].startswith("3.")
+    assert {
+        "/api/v1/customers/",
+        "/api/v1/customers/{id}/",
+        "/api/v1/customers/{id}/consent/",
+        "/api/v1/vehicles/",
+        "/api/v1/vehicles/{id}/",
+        "/api/v1/visits/",
+        "/api/v1/visits/{id}/",
+        "/api/v1/appointments/",
+        "/api/v1/appointments/{id}/",
+        "/api/v1/appointments/{id}/status/",
+        "/api/v1/auth/token/",
+    } <= set(schema["paths"])
+
+
+def test_every_dealership_scoped_operation_documents_the_x_dealership_header(schema):
+    for path, operations in schema["paths"].items():
+        if path == "/api/v1/auth/token/":
+            continue
+        for method, operation in operations.items():
+            headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+            assert "X-Dealership" in headers, f"{method.upper()} {path}"
+
+
+def test_token_authentication_is_documented(schema):
+    token = schema["components"]["securitySchemes"]["tokenAuth"]
+    assert (token["type"], token["in"], token["name"]) == ("apiKey", "header", "Authorization")
+    assert {"tokenAuth": []} in schema["paths"]["/api/v1/customers/"]["get"]["security"]
+    assert "/api/v1/auth/token/" in schema["info"]["description"]
+    body = schema["paths"]["/api/v1/auth/token/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("/AuthTokenRequest")
+
+
+def test_no_delete_operation_is_published(schema):
+    assert not [path for path, operations in schema["paths"].items() if "delete" in operations]
+
+
+def test_list_filters_are_documented(schema):
+    params = {p["name"] for p in schema["paths"]["/api/v1/visits/"]["get"]["parameters"]}
+    assert {"opened_on_after", "opened_on_before", "visit_type", "payer", "ro_number", "search", "cursor"} <= params
+
+
+def test_the_docs_page_loads_its_assets_locally(client):
+    # given no internet at the dealership (the app must work offline)
+    response = client.get(reverse("api-docs"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    # then Swagger UI comes from the sidecar's static files, not from a CDN
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in assets
+    assert all(url.startswith("/") and not url.startswith("//") for url in assets), assets
+    assert not re.search(r"cdn\.|jsdelivr|unpkg|cdnjs", html)
+    # and every asset it names is there to be served
+    for url in assets:
+        if url.startswith("/static/"):
+            assert finders.find(url.removeprefix("/static/")), url
