@@ -17,7 +17,6 @@ from .. import selectors, services
 from ..models import Appointment, ConsentChannel, ConsentEvent, Customer, ServiceVisit, Vehicle
 from . import filters, serializers
 
-DIGITS = r"[0-9]+"
 NOT_FOUND = OpenApiResponse(description=_("Not a record of this dealership (or no such dealership among yours)."))
 FORBIDDEN = OpenApiResponse(description=_("Your role may not do this."))
 
@@ -38,7 +37,6 @@ class HasAnyAction(HasAction):
 class ScopedViewSet(DealershipScopedMixin, viewsets.GenericViewSet):
     """List, retrieve, create and update one kind of record of the current dealership."""
 
-    lookup_value_regex = DIGITS
     ordering = ["-id"]
     ordering_fields = ["id"]
     #: selector returning this dealership's records

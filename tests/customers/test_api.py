@@ -202,6 +202,10 @@ def test_lists_show_only_the_current_dealership(name, outsider, szr, api_client_
         assert shown == {theirs.pk}
 
 
+def test_an_id_that_is_not_a_number_is_404(advisor, api_client_for, szr):
+    assert api_client_for(advisor).get("/api/v1/customers/abc/").status_code == 404
+
+
 def test_a_foreign_record_is_not_changed_by_an_outsider(outsider, szr, api_client_for):
     # when a manager of GZ02 tries to edit SZ01's customer
     api_client_for(outsider).patch(
