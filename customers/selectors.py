@@ -3,12 +3,13 @@
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 
 from dealercrm.core.models import Dealership
 
-from .models import Appointment, Customer, ServiceVisit, Vehicle
+from .models import Appointment, Customer, ServiceVisit, Vehicle, VehicleOwnership
 from .validators import PROVINCES
 
 
@@ -28,6 +29,32 @@ def appointment_list(*, dealership: Dealership) -> QuerySet[Appointment]:
     return Appointment.objects.filter(dealership=dealership).select_related("customer", "vehicle")
 
 
+def appointments_expected(*, dealership: Dealership, day) -> QuerySet[Appointment]:
+    """Booked appointments of ``day``: the counter's list of expected arrivals."""
+    return (
+        appointment_list(dealership=dealership)
+        .filter(date=day, status=Appointment.Status.BOOKED)
+        .order_by("time_slot", "customer__name", "pk")
+    )
+
+
+def appointment_get(*, dealership: Dealership, pk) -> Appointment:
+    """The appointment, or 404 when it is not this dealership's."""
+    return get_object_or_404(appointment_list(dealership=dealership), pk=pk)
+
+
+def vehicle_get(*, dealership: Dealership, pk) -> Vehicle:
+    """The vehicle, or 404 when it is not this dealership's."""
+    return get_object_or_404(vehicle_list(dealership=dealership), pk=pk)
+
+
+def customer_number_suggest(*, dealership: Dealership, prefix: str = "CRM") -> str:
+    """The next free customer number for a customer created here rather than in the DMS: CRM000001, …"""
+    numbers = customer_list(dealership=dealership).filter(customer_no__regex=rf"^{prefix}[0-9]{{6}}$")
+    last = numbers.order_by("-customer_no").values_list("customer_no", flat=True).first()
+    return f"{prefix}{int(last[len(prefix) :]) + 1 if last else 1:06d}"
+
+
 def customer_get(*, dealership: Dealership, pk) -> Customer:
     """The customer, or 404 when it is not this dealership's."""
     return get_object_or_404(customer_list(dealership=dealership), pk=pk)
@@ -37,7 +64,12 @@ def customer_360(*, dealership: Dealership, pk) -> dict:
     """Everything the 360 page shows, in a fixed number of queries."""
     customer = get_object_or_404(
         customer_list(dealership=dealership).prefetch_related(
-            Prefetch("vehicles", queryset=Vehicle.objects.order_by("plate")),
+            Prefetch(
+                "vehicles",
+                queryset=Vehicle.objects.order_by("plate", "vin").prefetch_related(
+                    Prefetch("ownerships", queryset=VehicleOwnership.objects.select_related("customer"))
+                ),
+            ),
             "consent_events__recorded_by",
         ),
         pk=pk,
@@ -58,57 +90,133 @@ def customer_360(*, dealership: Dealership, pk) -> dict:
 
 @dataclass(frozen=True)
 class SearchQuery:
-    kind: str  # vin / plate / phone / name
+    """What the counter search box recognised.
+
+    ``kind`` is one of ``empty``, ``vin`` (all 17 characters), ``vin_part``
+    (8–16 characters of a VIN), ``plate`` (whole or part), ``phone`` (7 or more
+    digits: a number or its end), ``digits`` (3–6 digits: the end of a phone
+    number or part of a plate), ``too_short`` (1–2 digits), ``name`` (a name
+    or a customer number). ``text`` is the normalised text that is searched for.
+    """
+
+    kind: str
     text: str
 
+    @property
+    def label(self) -> str:
+        return str(SEARCH_KIND_LABELS.get(self.kind, self.kind))
 
-_PHONE_RE = re.compile(r"^\+?[\d\s\-]{3,16}$")
-_PLATE_PART_RE = re.compile(rf"^[{PROVINCES}]?[A-Z0-9]{{2,8}}$")
+
+SEARCH_KIND_LABELS = {
+    "empty": _("Nothing typed yet"),
+    "too_short": _("Too short: type at least three digits"),
+    "vin": _("VIN"),
+    "vin_part": _("Part of a VIN, or a customer number"),
+    "plate": _("Plate"),
+    "phone": _("Phone number"),
+    "digits": _("End of a phone number, or part of a plate"),
+    "name": _("Name or customer number"),
+}
+
+_SEPARATORS_RE = re.compile(r"[\s·•\-()（）]+")
+_VIN_CHARS_RE = re.compile(r"[A-HJ-NPR-Z0-9]+")
+_PLATE_BODY_RE = re.compile(r"[A-Z0-9]+")
+
+
+def _phone_digits(text: str) -> str:
+    """Digits to match the end of a stored E.164 number: no +86 country code, no trunk 0."""
+    digits = text.lstrip("+")
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) >= 12:
+        digits = digits[2:]
+    if digits.startswith("0") and len(digits) >= 10:  # landline with its trunk prefix: 0755-12345678
+        digits = digits[1:]
+    return digits
 
 
 def classify_search(raw: str) -> SearchQuery:
-    """Recognise what the advisor typed by its shape: a VIN, a phone, a plate (or its end), or a name."""
-    text = re.sub(r"\s+", "", raw or "").upper()
+    """Recognise what the advisor typed by its shape: a VIN, a phone, a plate (or its end), or a name.
+
+    Spaces, dashes, dots and brackets are ignored ("138 0013 8000", "粤B·A1234",
+    "0755-8888 6666"). Letters are compared in capitals.
+    """
+    original = (raw or "").strip()
+    text = _SEPARATORS_RE.sub("", original).upper()
     if not text:
-        return SearchQuery("name", "")
-    if len(text) == 17 and re.fullmatch(r"[A-HJ-NPR-Z0-9]{17}", text):
-        return SearchQuery("vin", text)
-    if _PHONE_RE.match(raw.strip()) and sum(c.isdigit() for c in text) >= 4 and text.lstrip("+").isdigit():
-        digits = text.lstrip("+")
-        if digits.startswith("86") and len(digits) > 11:
-            digits = digits[2:]
-        return SearchQuery("phone", digits)
-    if text[0] in PROVINCES or (_PLATE_PART_RE.match(text) and any(c.isdigit() for c in text)):
+        return SearchQuery("empty", "")
+    if len(text) > 1 and text[0] in PROVINCES and _PLATE_BODY_RE.fullmatch(text[1:]):
         return SearchQuery("plate", text)
-    return SearchQuery("name", raw.strip())
+    if re.fullmatch(r"\+?\d+", text):
+        digits = _phone_digits(text)
+        if len(digits) >= 7:
+            return SearchQuery("phone", digits[-11:])
+        return SearchQuery("digits" if len(digits) >= 3 else "too_short", digits)
+    if text.isascii() and text.isalnum() and any(c.isdigit() for c in text):
+        if len(text) == 17 and _VIN_CHARS_RE.fullmatch(text):
+            return SearchQuery("vin", text)
+        if len(text) >= 8 and _VIN_CHARS_RE.fullmatch(text):
+            return SearchQuery("vin_part", text)
+        if len(text) <= 7:
+            return SearchQuery("plate", text)
+    return SearchQuery("name", original)
+
+
+def _search_match(query: SearchQuery) -> Q:
+    text = query.text
+    if query.kind == "vin":
+        match = Q(vehicles__vin=text)
+    elif query.kind == "vin_part":
+        match = Q(vehicles__vin__contains=text)
+    elif query.kind == "plate":
+        match = Q(vehicles__plate__contains=text)
+        if len(text) >= 6:  # the last six of a VIN look like a plate's end
+            match |= Q(vehicles__vin__endswith=text)
+    elif query.kind == "phone":
+        match = Q(phone__endswith=text)
+    elif query.kind == "digits":
+        match = Q(vehicles__plate__contains=text)
+        if len(text) >= 4:
+            match |= Q(phone__endswith=text)
+        if len(text) == 6:
+            match |= Q(vehicles__vin__endswith=text)
+    else:
+        match = Q(name__icontains=text)
+    # A customer number is recognised whatever its shape.
+    return match | Q(customer_no__in={text, text.upper()})
+
+
+def _vehicle_matches(query: SearchQuery, vehicle: Vehicle) -> bool:
+    text = query.text
+    if query.kind == "vin":
+        return vehicle.vin == text
+    if query.kind == "vin_part":
+        return text in vehicle.vin
+    if query.kind in ("plate", "digits"):
+        return text in (vehicle.plate or "") or (len(text) >= 6 and vehicle.vin.endswith(text))
+    return False
 
 
 def counter_search(*, dealership: Dealership, q: str, limit: int = 20) -> tuple[SearchQuery, list[Customer]]:
-    """Customers matching the counter search box, with the vehicles that matched.
+    """Customers matching the counter search box, in two queries (plus one for their vehicles).
 
     A plate may be partial (e.g. its last five characters); a phone may be its
-    last digits; a VIN may be the full 17 characters or its last six or more.
+    last digits (four or more); a VIN may be the full 17 characters, 8 or more
+    of them, or its last six. Each customer comes with ``last_visit`` (date or
+    None) and ``matched_vehicles`` (the vehicles the search hit, for
+    highlighting). The most recent visitors come first.
     """
     query = classify_search(q)
-    customers = customer_list(dealership=dealership)
-    if not query.text:
+    if query.kind in ("empty", "too_short"):
         return query, []
-    if query.kind == "vin":
-        match = Q(vehicles__vin=query.text)
-    elif query.kind == "phone":
-        match = Q(phone__endswith=query.text) if len(query.text) < 11 else Q(phone__endswith=query.text[-11:])
-    elif query.kind == "plate":
-        match = Q(vehicles__plate__icontains=query.text)
-        if len(query.text) >= 6 and query.text.isalnum() and query.text.isascii():
-            match |= Q(vehicles__vin__endswith=query.text)
-    else:
-        match = Q(name__icontains=query.text) | Q(customer_no__iexact=query.text)
-    ids = customers.filter(match).values("pk").distinct()[:limit]
+    ids = customer_list(dealership=dealership).filter(_search_match(query)).values("pk").distinct()
     results = list(
         customer_list(dealership=dealership)
         .filter(pk__in=ids)
-        .prefetch_related(Prefetch("vehicles", queryset=Vehicle.objects.order_by("plate")))
+        .prefetch_related(Prefetch("vehicles", queryset=Vehicle.objects.order_by("plate", "vin")))
         .annotate(last_visit=Max("visits__opened_on"))
-        .order_by("name", "pk")
+        .order_by(F("last_visit").desc(nulls_last=True), "name", "pk")[:limit]
     )
+    for customer in results:
+        customer.matched_vehicles = [v for v in customer.vehicles.all() if _vehicle_matches(query, v)]
     return query, results

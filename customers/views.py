@@ -1,8 +1,327 @@
-from django.views.generic import TemplateView
+"""Server-rendered pages of the service counter: search, today's arrivals, the customer 360 page and its forms.
 
+Thin views: they check the role (``action``) and the dealership (``DealershipMixin``),
+read through selectors and write through services.
+"""
+
+from copy import copy
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.views import DealershipMixin
+
+from . import selectors, services
+from .forms import ConsentForm, CustomerForm, VehicleForm, VisitForm, add_service_error
+from .models import Appointment, ConsentChannel, VisitType
+
+SEARCH_LIMIT = 20
+
+
+def dealership_today(dealership):
+    """Today's date where the dealership is."""
+    return timezone.localtime(timezone.now(), ZoneInfo(dealership.time_zone)).date()
+
+
+# --- The counter -------------------------------------------------------------------------------------------
 
 
 class CounterView(DealershipMixin, TemplateView):
+    """The service advisor's counter: one search box and today's expected arrivals.
+
+    ``?q=`` without JavaScript (or Enter in the box) searches; exactly one result opens the 360 page.
+    """
+
     action = "customer.view"
     template_name = "customers/counter.html"
+
+    def get(self, request, *args, **kwargs):
+        q = request.GET.get("q", "").strip()
+        query, results = selectors.counter_search(dealership=self.dealership, q=q, limit=SEARCH_LIMIT + 1)
+        if len(results) == 1 and not request.htmx:
+            return redirect("customers:detail", pk=results[0].pk)
+        context = self.get_context_data(q=q, query=query, results=results[:SEARCH_LIMIT])
+        context["more"] = len(results) > SEARCH_LIMIT
+        return self.render_to_response(context)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        today = dealership_today(self.dealership)
+        context["today"] = today
+        context["arrivals"] = list(selectors.appointments_expected(dealership=self.dealership, day=today))
+        return context
+
+
+class CounterSearchView(DealershipMixin, View):
+    """The results list alone, for htmx as the advisor types (``hx-get`` from the search box)."""
+
+    action = "customer.view"
+
+    def get(self, request):
+        q = request.GET.get("q", "").strip()
+        query, results = selectors.counter_search(dealership=self.dealership, q=q, limit=SEARCH_LIMIT + 1)
+        context = {"q": q, "query": query, "results": results[:SEARCH_LIMIT], "more": len(results) > SEARCH_LIMIT}
+        return TemplateResponse(request, "customers/_search_results.html", context)
+
+
+class AppointmentStatusView(DealershipMixin, View):
+    """Mark an expected arrival as arrived or no-show (POST); htmx gets the refreshed list back."""
+
+    action = "appointment.arrival"
+    STATUSES = {
+        Appointment.Status.ARRIVED: gettext_lazy("%(name)s has arrived."),
+        Appointment.Status.NO_SHOW: gettext_lazy("%(name)s marked as no-show."),
+    }
+
+    def post(self, request, pk):
+        appointment = selectors.appointment_get(dealership=self.dealership, pk=pk)
+        status = request.POST.get("status", "")
+        if status not in self.STATUSES:
+            return HttpResponseBadRequest(_("Unknown status."))
+        try:
+            services.appointment_set_status(appointment=appointment, status=status, acting_user=request.user)
+        except ApplicationError as exc:
+            feedback = {"level": "danger", "text": exc.message}
+        else:
+            feedback = {"level": "success", "text": self.STATUSES[status] % {"name": appointment.customer.name}}
+        if request.htmx:  # the list comes back in place, with the outcome on top
+            today = dealership_today(self.dealership)
+            context = {
+                "today": today,
+                "arrivals": list(selectors.appointments_expected(dealership=self.dealership, day=today)),
+                "feedback": feedback,
+            }
+            return TemplateResponse(request, "customers/_arrivals.html", context)
+        messages.add_message(
+            request, messages.SUCCESS if feedback["level"] == "success" else messages.ERROR, feedback["text"]
+        )
+        return redirect("customers:counter")
+
+
+# --- The customer 360 page ---------------------------------------------------------------------------------
+
+
+class Customer360View(DealershipMixin, TemplateView):
+    action = "customer.view"
+    template_name = "customers/customer_360.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(selectors.customer_360(dealership=self.dealership, pk=self.kwargs["pk"]))
+        context["today"] = dealership_today(self.dealership)
+        return context
+
+
+# --- Forms -------------------------------------------------------------------------------------------------
+
+
+class ServiceFormView(DealershipMixin, FormView):
+    """A crispy form whose ``form_valid`` only calls a service; its errors land on the form."""
+
+    action = "customer.edit"
+    template_name = "customers/form_page.html"
+    form_id = ""
+    title = ""
+    submit_label = gettext_lazy("Save")
+    success_message = ""
+
+    def get_customer(self):
+        return None
+
+    def get_cancel_url(self):
+        customer = self.get_customer()
+        return reverse("customers:detail", args=[customer.pk]) if customer else reverse("customers:counter")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            customer=self.get_customer(),
+            form_id=self.form_id,
+            title=self.title,
+            submit_label=self.submit_label,
+            cancel_url=self.get_cancel_url(),
+        )
+        return context
+
+    def form_valid(self, form):
+        try:
+            self.result = self.perform(form)
+        except (ValidationError, ApplicationError) as exc:
+            add_service_error(form, exc)
+            return self.form_invalid(form)
+        if self.success_message:
+            messages.success(self.request, self.success_message)
+        return redirect(self.get_success_url())
+
+    def perform(self, form):
+        raise NotImplementedError
+
+    def get_success_url(self):
+        return reverse("customers:detail", args=[self.get_customer().pk])
+
+
+class CustomerFormMixin:
+    """For forms under /customers/<pk>/: the customer of this dealership, else 404."""
+
+    def get_customer(self):
+        if not hasattr(self, "_customer"):
+            self._customer = selectors.customer_get(dealership=self.dealership, pk=self.kwargs["pk"])
+        return self._customer
+
+
+class CustomerCreateView(ServiceFormView):
+    form_class = CustomerForm
+    form_id = "customer-form"
+    title = gettext_lazy("New customer")
+    submit_label = gettext_lazy("Create customer")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "dealership": self.dealership}
+
+    def get_initial(self):
+        # From the counter: "no customer found for 13800138000 — create one" carries what was typed.
+        initial = {}
+        query = selectors.classify_search(self.request.GET.get("q", ""))
+        if query.kind == "phone" and len(query.text) == 11:
+            initial["phone"] = query.text
+        elif query.kind == "name":
+            initial["name"] = query.text
+        return initial
+
+    def perform(self, form):
+        data = {k: v for k, v in form.cleaned_data.items() if k != "consent"}
+        data["customer_no"] = data.get("customer_no") or selectors.customer_number_suggest(dealership=self.dealership)
+        consent = form.cleaned_data.get("consent")
+        customer = services.customer_create(
+            dealership=self.dealership,
+            acting_user=self.request.user,
+            consent=consent,
+            consent_channel=ConsentChannel.COUNTER,
+            **data,
+        )
+        messages.success(self.request, _("Customer %(name)s created.") % {"name": customer.name})
+        return customer
+
+    def get_success_url(self):
+        return reverse("customers:detail", args=[self.result.pk])
+
+
+class CustomerUpdateView(CustomerFormMixin, ServiceFormView):
+    form_class = CustomerForm
+    form_id = "customer-form"
+    title = gettext_lazy("Edit customer")
+    submit_label = gettext_lazy("Save changes")
+    success_message = gettext_lazy("Customer saved.")
+
+    def get_form_kwargs(self):
+        # A copy: the form writes its input on the instance, the page header keeps the stored name.
+        return {**super().get_form_kwargs(), "dealership": self.dealership, "instance": copy(self.get_customer())}
+
+    def perform(self, form):
+        return services.customer_update(
+            customer=self.get_customer(), acting_user=self.request.user, **form.cleaned_data
+        )
+
+
+class ConsentCreateView(CustomerFormMixin, ServiceFormView):
+    action = "customer.consent"
+    form_class = ConsentForm
+    form_id = "consent-form"
+    title = gettext_lazy("Record marketing consent")
+    submit_label = gettext_lazy("Record consent")
+    success_message = gettext_lazy("Consent recorded.")
+
+    def get_initial(self):
+        # Offer the opposite of the current state: that is what is being recorded, usually.
+        return {"granted": "0" if self.get_customer().marketing_consent else "1"}
+
+    def perform(self, form):
+        return services.consent_record(
+            customer=self.get_customer(),
+            granted=form.cleaned_data["granted"],
+            channel=form.cleaned_data["channel"],
+            note=form.cleaned_data["note"],
+            acting_user=self.request.user,
+        )
+
+
+class VehicleCreateView(CustomerFormMixin, ServiceFormView):
+    form_class = VehicleForm
+    form_id = "vehicle-form"
+    title = gettext_lazy("Add a vehicle")
+    submit_label = gettext_lazy("Add vehicle")
+    success_message = gettext_lazy("Vehicle added.")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "dealership": self.dealership}
+
+    def perform(self, form):
+        return services.vehicle_create(
+            dealership=self.dealership, owner=self.get_customer(), acting_user=self.request.user, **form.cleaned_data
+        )
+
+
+class VehicleUpdateView(ServiceFormView):
+    form_class = VehicleForm
+    form_id = "vehicle-form"
+    title = gettext_lazy("Edit vehicle")
+    submit_label = gettext_lazy("Save changes")
+    success_message = gettext_lazy("Vehicle saved.")
+
+    def get_vehicle(self):
+        if not hasattr(self, "_vehicle"):
+            self._vehicle = selectors.vehicle_get(dealership=self.dealership, pk=self.kwargs["pk"])
+        return self._vehicle
+
+    def get_customer(self):
+        return self.get_vehicle().owner
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "dealership": self.dealership, "instance": copy(self.get_vehicle())}
+
+    def perform(self, form):
+        return services.vehicle_update(vehicle=self.get_vehicle(), acting_user=self.request.user, **form.cleaned_data)
+
+
+class VisitCreateView(CustomerFormMixin, ServiceFormView):
+    form_class = VisitForm
+    form_id = "visit-form"
+    title = gettext_lazy("Record a visit")
+    submit_label = gettext_lazy("Record visit")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "customer": self.get_customer()}
+
+    def get_initial(self):
+        initial = {"opened_on": dealership_today(self.dealership), "visit_type": VisitType.MAINTENANCE}
+        vehicle = self.request.GET.get("vehicle")
+        if vehicle and vehicle.isdigit():
+            initial["vehicle"] = int(vehicle)
+        return initial
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["no_vehicle"] = not self.get_customer().vehicles.exists()
+        return context
+
+    def perform(self, form):
+        visit = services.visit_create(
+            dealership=self.dealership,
+            vehicle=form.cleaned_data["vehicle"],
+            customer=self.get_customer(),
+            acting_user=self.request.user,
+            **form.service_data(),
+        )
+        messages.success(self.request, _("Visit %(ro)s recorded.") % {"ro": visit.ro_number})
+        return visit

@@ -1,0 +1,287 @@
+"""Counter forms (crispy, Bootstrap 5). They validate input; the views hand ``cleaned_data`` to the services.
+
+The model forms borrow the models' labels and validators (VIN check digit, plate,
+phone in region CN) but never ``save()``: customers/services.py does the writing.
+"""
+
+from decimal import Decimal
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.utils.translation import gettext_lazy as _
+
+from dealercrm.core.exceptions import ApplicationError
+
+from .models import ConsentChannel, Customer, ServiceVisit, Vehicle
+from .validators import normalize_plate, normalize_vin
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+ZERO = Decimal("0.00")
+
+
+def add_service_error(form: forms.Form, exc: Exception) -> None:
+    """Show a service's ValidationError or ApplicationError on ``form``: on its field when the form has one."""
+    if isinstance(exc, ApplicationError):
+        form.add_error(None, exc.message)
+        return
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field if field in form.fields else None
+            for error in errors:
+                form.add_error(target, error if target else ValidationError(error.messages))
+        return
+    form.add_error(None, exc)
+
+
+def _helper() -> FormHelper:
+    """Fields only: the page template (customers/form_page.html) draws the <form>, its buttons and the CSRF token."""
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    return helper
+
+
+class CustomerForm(forms.ModelForm):
+    """Create or edit a customer. Marketing consent is recorded separately (PIPL), except once at creation."""
+
+    CONSENT_CHOICES = [
+        ("", _("Not asked")),
+        ("granted", _("Granted")),
+        ("withdrawn", _("Refused")),
+    ]
+
+    consent = forms.ChoiceField(
+        label=_("Marketing consent"),
+        choices=CONSENT_CHOICES,
+        required=False,
+        help_text=_("Asked at the counter just now? Recorded with today's date and “At the counter”."),
+    )
+
+    class Meta:
+        model = Customer
+        fields = [
+            "customer_no",
+            "name",
+            "phone",
+            "gender",
+            "birthday",
+            "city",
+            "preferred_channel",
+            "member_tier",
+            "points",
+            "do_not_contact",
+            "flag_wrong_number",
+            "flag_bounced",
+            "notes",
+        ]
+        widgets = {"birthday": DATE, "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, dealership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dealership = dealership
+        creating = self.instance.pk is None
+        self.fields["customer_no"].required = not creating
+        if creating:
+            self.fields["customer_no"].help_text = _("Leave blank to number the customer here (CRM000001, …).")
+        else:
+            del self.fields["consent"]
+        self.fields["phone"].widget.attrs.update({"inputmode": "tel", "autocomplete": "off"})
+        self.fields["name"].widget.attrs["autofocus"] = True
+        self.helper = _helper()
+        self.helper.layout = Layout(
+            Fieldset(
+                _("Customer"),
+                Row(Column("name", css_class="col-md-6"), Column("customer_no", css_class="col-md-6")),
+                Row(Column("phone", css_class="col-md-6"), Column("gender", css_class="col-md-6")),
+                Row(Column("birthday", css_class="col-md-6"), Column("city", css_class="col-md-6")),
+            ),
+            Fieldset(
+                _("Contact and membership"),
+                Row(
+                    Column("preferred_channel", css_class="col-md-4"),
+                    Column("member_tier", css_class="col-md-4"),
+                    Column("points", css_class="col-md-4"),
+                ),
+                *(["consent"] if creating else []),
+                Row(
+                    Column("do_not_contact", css_class="col-md-4"),
+                    Column("flag_wrong_number", css_class="col-md-4"),
+                    Column("flag_bounced", css_class="col-md-4"),
+                ),
+                "notes",
+            ),
+        )
+
+    def clean_customer_no(self):
+        number = (self.cleaned_data.get("customer_no") or "").strip()
+        if number:
+            taken = Customer.objects.filter(dealership=self.dealership, customer_no=number)
+            if self.instance.pk:
+                taken = taken.exclude(pk=self.instance.pk)
+            if taken.exists():
+                raise ValidationError(_("Customer number %(no)s already exists."), params={"no": number})
+        return number
+
+    def clean_consent(self):
+        value = self.cleaned_data.get("consent")
+        return {"granted": True, "withdrawn": False}.get(value)
+
+
+class ConsentForm(forms.Form):
+    """Record a grant or withdrawal of marketing consent: the PIPL record."""
+
+    granted = forms.TypedChoiceField(
+        label=_("Marketing consent"),
+        choices=[("1", _("Granted")), ("0", _("Withdrawn"))],
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect,
+    )
+    channel = forms.ChoiceField(
+        label=_("Through"),
+        choices=[(c.value, c.label) for c in ConsentChannel if c not in (ConsentChannel.DMS, ConsentChannel.API)],
+        initial=ConsentChannel.COUNTER,
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=200,
+        required=False,
+        help_text=_("For example: signed the paper form; asked on the phone to stop offers."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class VehicleForm(forms.ModelForm):
+    class Meta:
+        model = Vehicle
+        fields = [
+            "plate",
+            "vin",
+            "brand",
+            "model",
+            "model_year",
+            "fuel_type",
+            "purchase_date",
+            "warranty_end",
+            "mileage_km",
+        ]
+        widgets = {"purchase_date": DATE, "warranty_end": DATE}
+
+    def __init__(self, *args, dealership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dealership = dealership
+        self.fields["plate"].help_text = _("7 characters, 8 for new-energy plates, e.g. 粤B12345 or 粤BD12345.")
+        self.fields["vin"].help_text = _("17 characters; the 9th is a check digit.")
+        for name in ("plate", "vin"):
+            self.fields[name].widget.attrs.update({"autocomplete": "off", "autocapitalize": "characters"})
+        self.fields["mileage_km"].widget.attrs["min"] = 0
+        self.fields["plate"].widget.attrs["autofocus"] = True
+        self.helper = _helper()
+        self.helper.layout = Layout(
+            Row(Column("plate", css_class="col-md-4"), Column("vin", css_class="col-md-8")),
+            Row(
+                Column("brand", css_class="col-md-4"),
+                Column("model", css_class="col-md-4"),
+                Column("model_year", css_class="col-md-2"),
+                Column("fuel_type", css_class="col-md-2"),
+            ),
+            Row(
+                Column("purchase_date", css_class="col-md-4"),
+                Column("warranty_end", css_class="col-md-4"),
+                Column("mileage_km", css_class="col-md-4"),
+            ),
+        )
+
+    def clean_plate(self):
+        return normalize_plate(self.cleaned_data.get("plate") or "")
+
+    def clean_vin(self):
+        vin = normalize_vin(self.cleaned_data.get("vin") or "")
+        taken = Vehicle.objects.filter(dealership=self.dealership, vin=vin).select_related("owner")
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        other = taken.first()
+        if other is not None:
+            raise ValidationError(
+                _("VIN %(vin)s is already on file (owner: %(owner)s)."), params={"vin": vin, "owner": other.owner}
+            )
+        return vin
+
+
+class VisitForm(forms.ModelForm):
+    """Record a visit (repair order) at the counter for one of the customer's vehicles."""
+
+    class Meta:
+        model = ServiceVisit
+        fields = [
+            "vehicle",
+            "ro_number",
+            "visit_type",
+            "opened_on",
+            "closed_on",
+            "mileage_km",
+            "labor_amount",
+            "parts_amount",
+            "total_amount",
+            "payer",
+            "advisor_name",
+            "campaign_code",
+        ]
+        widgets = {"opened_on": DATE, "closed_on": DATE}
+
+    def __init__(self, *args, customer: Customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vehicle"].queryset = customer.vehicles.order_by("plate", "vin")
+        self.fields["vehicle"].empty_label = None
+        self.fields["vehicle"].label_from_instance = lambda v: f"{v.plate or '—'} · {v.model} · {v.vin}"
+        for name in ("labor_amount", "parts_amount", "total_amount"):
+            field = self.fields[name]
+            field.required = False
+            field.min_value = ZERO
+            field.validators.append(MinValueValidator(ZERO))
+            field.widget.attrs.update({"min": "0", "step": "0.01", "inputmode": "decimal"})
+        self.fields["total_amount"].help_text = _("Leave blank for labour + parts.")
+        self.fields["advisor_name"].help_text = _("Leave blank for yourself.")
+        self.fields["mileage_km"].widget.attrs["min"] = 0
+        self.fields["ro_number"].widget.attrs.update({"autofocus": True, "autocomplete": "off"})
+        self.helper = _helper()
+        self.helper.layout = Layout(
+            Row(Column("vehicle", css_class="col-md-8"), Column("mileage_km", css_class="col-md-4")),
+            Row(
+                Column("ro_number", css_class="col-md-4"),
+                Column("visit_type", css_class="col-md-4"),
+                Column("payer", css_class="col-md-4"),
+            ),
+            Row(Column("opened_on", css_class="col-md-6"), Column("closed_on", css_class="col-md-6")),
+            Row(
+                Column("labor_amount", css_class="col-md-4"),
+                Column("parts_amount", css_class="col-md-4"),
+                Column("total_amount", css_class="col-md-4"),
+            ),
+            Row(Column("advisor_name", css_class="col-md-6"), Column("campaign_code", css_class="col-md-6")),
+        )
+
+    def clean_ro_number(self):
+        return (self.cleaned_data.get("ro_number") or "").strip()
+
+    def clean_campaign_code(self):
+        return (self.cleaned_data.get("campaign_code") or "").strip().upper()
+
+    def clean(self):
+        data = super().clean()
+        for name in ("labor_amount", "parts_amount"):
+            if data.get(name) is None and name not in self.errors:
+                data[name] = ZERO
+        opened, closed = data.get("opened_on"), data.get("closed_on")
+        if opened and closed and closed < opened:
+            self.add_error("closed_on", _("A visit cannot close before it opened."))
+        return data
+
+    def service_data(self) -> dict:
+        """The cleaned fields for visit_create (vehicle apart)."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "vehicle"}
