@@ -60,12 +60,14 @@ DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DJANGO_SETTINGS_MODULE=dealercrm.se
 
 demo: venv
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
-	@if command -v msgfmt >/dev/null 2>&1; then \
+	@if [ -z "$$(find locale -name '*.po' 2>/dev/null)" ]; then \
+		echo "No catalogue in locale/ yet: the pages will be in English"; \
+	elif command -v msgfmt >/dev/null 2>&1; then \
 		$(DEMO_ENV) $(PY) manage.py compilemessages --ignore=$(VENV) --verbosity 0; \
 	else \
 		echo "msgfmt not found (apt-get install gettext): using the compiled catalogue committed in locale/"; \
 	fi
-	@if $(DEMO_ENV) $(PY) manage.py shell -c "import sys; from customers.models import Customer; \
+	@if $(DEMO_ENV) $(PY) manage.py shell --verbosity 0 -c "import sys; from customers.models import Customer; \
 		sys.exit(0 if Customer.objects.filter(dealership__code='DEMO').exists() else 1)"; then \
 		echo "Demo data already present (dealership DEMO)"; \
 	else \
@@ -93,6 +95,7 @@ format: venv-dev
 	$(BIN)/ruff check --fix .
 
 messages: venv
+	mkdir -p locale
 	$(PY) manage.py makemessages -l zh_Hans --ignore=$(VENV) --ignore=staticfiles --ignore=media --ignore=bench/out
 	$(PY) manage.py compilemessages --ignore=$(VENV)
 
