@@ -109,10 +109,14 @@ beat: venv
 	$(BIN)/celery -A dealercrm beat -l info --scheduler django_celery_beat.schedulers:DatabaseScheduler
 
 ## Benchmarks print their figures; they are not timed tests. BENCH=bench/x.py runs one.
-BENCH ?= $(sort $(wildcard bench/bench_*.py))
+## They run with the shell's DATABASE_URL (SQLite when unset) and the local settings.
+BENCH ?= $(sort $(filter-out bench/_%,$(wildcard bench/*.py)))
 bench: venv-dev
-	@test -n "$(strip $(BENCH))" || { echo "No benchmark in bench/"; exit 1; }
-	@for f in $(BENCH); do echo "== $$f"; $(PY) $$f || exit 1; done
+	@if [ -z "$(strip $(BENCH))" ]; then echo "No benchmark in bench/ yet"; fi
+	@for f in $(BENCH); do \
+		echo "== $$f"; \
+		PYTHONPATH=$(CURDIR) DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-dealercrm.settings.local} $(PY) $$f || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles htmlcov .coverage
