@@ -808,6 +808,22 @@ def test_another_customers_vehicle_cannot_be_chosen(client_for, advisor, custome
     assert not ServiceVisit.objects.exists()
 
 
+def test_a_services_refusal_is_shown_on_the_form():
+    from django.core.exceptions import ValidationError
+
+    from customers.forms import ConsentForm, add_service_error
+    from dealercrm.core.exceptions import ApplicationError
+
+    form = ConsentForm(data={"granted": "1", "channel": "phone"})
+    assert form.is_valid()
+
+    add_service_error(form, ApplicationError("That record belongs to another dealership."))
+    add_service_error(form, ValidationError({"channel": "Not today.", "dealership": "Wrong store."}))
+
+    assert form.errors["channel"] == ["Not today."]
+    assert form.non_field_errors() == ["That record belongs to another dealership.", "Wrong store."]
+
+
 # --- Who may open what: owner 200, colleague of another role 403, other store 404 -----------------------------
 
 
