@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -34,6 +35,7 @@ VIEWPORT = {"width": 1280, "height": 900}
 # the margin is for a loaded CI machine.
 EXPECT_TIMEOUT_MS = 10_000
 PASSWORD = "pass-1234"  # tests.factories.UserFactory's
+CALL_FAILED = pytest.StashKey[bool]()
 
 
 def chromium_path() -> str:
@@ -98,26 +100,52 @@ def context(new_context, browser_locale):
 
 @pytest.fixture
 def page(page, live_server):
+    """A page of the live server; the test errors if the page sent anything to another host."""
     page.set_default_timeout(EXPECT_TIMEOUT_MS)
-    return page
+    server = urlsplit(live_server.url).netloc
+    offsite = []
+    page.on(
+        "request",
+        lambda request: (
+            urlsplit(request.url).scheme in {"http", "https", "ws", "wss"}
+            and urlsplit(request.url).netloc != server
+            and offsite.append(request.url)
+        ),
+    )
+    yield page
+    assert offsite == [], f"the page sent requests off the machine: {offsite}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[CALL_FAILED] = True
+    return report
 
 
 @pytest.fixture
 def screenshot(page, request):
-    """``screenshot("name")`` saves the whole page as test-artifacts/browser/<test>/<NN>-<name>.png."""
-    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
+    """``screenshot("name")`` saves the whole page as test-artifacts/browser/<test>/<NN>-<name>.png.
+
+    A test that fails leaves one more, ``NN-failed.png``, of the page as it was then.
+    """
+    name = request.node.name.removeprefix("test_").replace("[chromium]", "").replace("[chromium-", "-")
+    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "-", name).strip("-")
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     taken = []
 
-    def take(name: str) -> Path:
-        path = folder / f"{len(taken) + 1:02d}-{name}.png"
+    def take(step: str) -> Path:
+        path = folder / f"{len(taken) + 1:02d}-{step}.png"
         page.screenshot(path=path, full_page=True)
         taken.append(path)
         return path
 
-    return take
+    yield take
+    if request.node.stash.get(CALL_FAILED, False) and not page.is_closed():
+        take("failed")
 
 
 @pytest.fixture
