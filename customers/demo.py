@@ -297,7 +297,6 @@ def _vehicles(rng, cust: dict, t: int) -> dict[str, np.ndarray]:
         "transfer_day": transfer_day,
         "buyer_gap": buyer_gap,
         "purchase": purchase,
-        "model_idx": model,
         "brand": np.array(_CAT["brand"])[model],
         "model": np.array(_CAT["model"])[model],
         "fuel": fuel,
@@ -370,7 +369,7 @@ def _plates(rng, fuel: np.ndarray) -> np.ndarray:
 
 
 def _visit_rows(rng, cust: dict, veh: dict, t: int) -> dict[str, np.ndarray]:
-    """Every repair order on every vehicle's timeline, before owner churn and transfers are applied."""
+    """Every repair order on every vehicle's timeline, with the customer who brought the car in that day."""
     v = veh["v"]
     window_start = t - HISTORY_DAYS
     start = np.maximum(window_start, veh["purchase"])
@@ -716,6 +715,10 @@ def demo_users(*, dealership: Dealership) -> dict[str, models.Model]:
 def _purge(queryset: models.QuerySet) -> None:
     """Delete ``queryset`` and every row that depends on it, set-based (no per-row signals or history)."""
     model = queryset.model
+    for field in model._meta.many_to_many:  # e.g. tags declared on the model itself
+        through = field.remote_field.through
+        link = field.m2m_field_name()
+        through._base_manager.filter(**{f"{link}__in": queryset})._raw_delete(queryset.db)
     for rel in model._meta.related_objects:
         related = rel.related_model._base_manager
         if rel.many_to_many:
