@@ -159,5 +159,6 @@ def log_in(page):
         page.locator("#id_password").fill(password)
         page.locator("#login-submit").click()
         expect(page).to_have_url(re.compile(r"/customers/$"))
+        page.wait_for_load_state()  # the deferred scripts (htmx, Bootstrap) have run: the page reacts to input
 
     return log_in_as

@@ -89,6 +89,7 @@ def switch_language(page: Page, lang: str) -> None:
     page.get_by_test_id(f"language-{lang}").click()
     expect(page.locator("html")).to_have_attribute("lang", lang)
     expect(page.get_by_test_id("language-menu")).to_contain_text(LANGUAGE_NAME[lang])
+    page.wait_for_load_state()  # htmx and Bootstrap's scripts (deferred) have run on the new page
 
 
 def expect_login_page_in(page: Page, words: Words) -> None:
