@@ -1,0 +1,180 @@
+"""``run_import``: one DMS import (any of the three files), all-or-nothing unless told to skip invalid rows."""
+
+import logging
+import time
+from collections import defaultdict
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from customers.models import ImportRun
+from customers.services import customers_flag_duplicate_phones
+from dealercrm.core.exceptions import ApplicationError
+
+from .reader import DmsFile, FileProblem, _source_name
+from .report import FileReport, ImportResult, RowError, rejects_csv
+from .schema import CUSTOMERS, KIND_LABELS, KINDS, SCHEMAS, VEHICLES, VISITS
+from .validate import ChunkChecker
+from .writer import Staging
+
+logger = logging.getLogger(__name__)
+
+SOURCES = ("command", "page", "api")
+MAX_STORED_ERRORS = 1000
+# ImportRun keeps the first ones; the report returned has them all
+
+
+class _Rollback(Exception):
+    """Leave the transaction without writing (a rejected import or a dry run)."""
+
+
+def run_import(
+    *,
+    dealership,
+    files: dict,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    acting_user=None,
+    source: str = "command",
+) -> ImportResult:
+    """Import the DMS ``files`` ({"customers"|"vehicles"|"visits": path or binary file-like}) into ``dealership``.
+
+    Nothing is written when a row is bad, unless ``skip_invalid`` (then the valid
+    rows are imported, rows depending on a rejected row are rejected too, and
+    ``result.rejects`` holds the rejected rows per file). ``dry_run`` checks and
+    counts everything inside a transaction that is rolled back. Every call leaves
+    an ``ImportRun`` (the audit record), whatever the outcome.
+    """
+    started = time.monotonic()
+    files = {kind: source_file for kind, source_file in files.items() if source_file}
+    unknown = set(files) - set(KINDS)
+    if unknown:
+        raise ValueError(f"Unknown DMS file kinds: {sorted(unknown)}")
+    if not files:
+        raise ApplicationError(_("Choose at least one file to import: customers, vehicles or visits."))
+    if source not in SOURCES:
+        raise ValueError(f"Unknown import source {source!r}")
+
+    result = ImportResult(
+        status=ImportRun.Status.PREVIEWED if dry_run else ImportRun.Status.COMMITTED,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+    )
+    opened: dict[str, DmsFile] = {}
+    for kind in KINDS:
+        if kind not in files:
+            continue
+        report = result.files[kind] = FileReport(kind=kind, name=_source_name(files[kind]))
+        try:
+            opened[kind] = DmsFile.open(SCHEMAS[kind], files[kind])
+        except FileProblem as problem:
+            result.errors.append(RowError(kind, problem.row, problem.column, problem.value, problem.reason))
+            continue
+        report.format, report.encoding = opened[kind].format, opened[kind].encoding_label
+
+    if result.errors:
+        result.status = ImportRun.Status.REJECTED  # a file that cannot be read at all: nothing is imported
+    else:
+        try:
+            _import(result, opened, dealership=dealership, acting_user=acting_user)
+        except FileProblem as problem:  # found while reading on (a malformed line far down a CSV)
+            result.errors.append(RowError(problem.kind, problem.row, problem.column, problem.value, problem.reason))
+            result.status = ImportRun.Status.REJECTED
+
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    result.errors.sort(key=lambda e: (order[e.file], e.row))
+    if skip_invalid and result.status != ImportRun.Status.REJECTED:
+        result.rejects = _rejects(result.errors, opened)
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    result.run_id = _record(result, dealership=dealership, acting_user=acting_user, source=source)
+    return result
+
+
+def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, acting_user) -> None:
+    labels = {kind: str(label) for kind, label in KIND_LABELS.items()}
+    try:
+        with transaction.atomic():
+            stage = Staging(dealership=dealership, acting_user=acting_user)
+            stage.begin(list(opened))
+            for kind, dms_file in opened.items():
+                report = result.files[kind]
+                checker = ChunkChecker(dms_file.schema, dms_file.columns)
+                key = dms_file.schema.key
+                try:
+                    clock = time.perf_counter()
+                    for first_row, frame in dms_file.chunks():
+                        read = time.perf_counter()
+                        checked = checker.check(first_row, frame)
+                        report.rows += int((~checked.blank).sum())
+                        result.errors.extend(checked.errors)
+                        checked_at = time.perf_counter()
+                        stage.add(kind, checked, key)
+                        logger.debug(
+                            "%s rows %s+: read %.2f s, checked %.2f s, staged %.2f s",
+                            kind,
+                            first_row,
+                            read - clock,
+                            checked_at - read,
+                            time.perf_counter() - checked_at,
+                        )
+                        clock = time.perf_counter()
+                except FileProblem as problem:
+                    problem.kind = kind
+                    raise
+                result.errors.extend(stage.check_duplicates(kind, dms_file.columns[key]))
+                result.errors.extend(stage.check_references(kind, dms_file.columns, labels))
+
+            rejected_rows = defaultdict(set)
+            for error in result.errors:
+                rejected_rows[error.file].add(error.row)
+            for kind, report in result.files.items():
+                report.rejected = len(rejected_rows[kind])
+            if result.errors and not result.skip_invalid:
+                result.status = ImportRun.Status.REJECTED
+                raise _Rollback
+
+            writers = {CUSTOMERS: stage.write_customers, VEHICLES: stage.write_vehicles, VISITS: stage.write_visits}
+            for kind in opened:
+                report = result.files[kind]
+                report.created, report.updated = writers[kind]()
+                report.unchanged = stage.staged[kind] - report.created - report.updated
+            if CUSTOMERS in opened:
+                customers_flag_duplicate_phones(dealership=dealership)
+            stage.end()
+            if result.dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+
+
+def _rejects(errors: list[RowError], opened: dict[str, DmsFile]) -> dict[str, bytes]:
+    """Per file, its rejected rows as written plus a ``reason`` column (UTF-8 with BOM, for Excel)."""
+    reasons: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for error in errors:
+        reasons[error.file][error.row].append(f"{error.column}: {error.reason}" if error.column else error.reason)
+    rejects = {}
+    for kind, rows in reasons.items():
+        dms_file = opened.get(kind)
+        if dms_file is None:
+            continue
+        frame = dms_file.raw_rows(set(rows))
+        rejects[kind] = rejects_csv(frame, rows, dms_file.header)
+    return rejects
+
+
+def _record(result: ImportResult, *, dealership, acting_user, source: str) -> int:
+    run = ImportRun.objects.create(
+        dealership=dealership,
+        started_by=acting_user if getattr(acting_user, "pk", None) else None,
+        source=source,
+        status=result.status,
+        skip_invalid=result.skip_invalid,
+        files={
+            kind: {"name": r.name, "format": r.format, "encoding": r.encoding, "rows": r.rows}
+            for kind, r in result.files.items()
+        },
+        counts=result.counts(),
+        errors=[error.as_dict() for error in result.errors[:MAX_STORED_ERRORS]],
+        duration_ms=result.duration_ms,
+    )
+    return run.pk

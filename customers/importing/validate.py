@@ -1,0 +1,364 @@
+"""Vectorised checks of one chunk of a DMS file: text in, converted columns and bad cells out.
+
+Each column is factorised (``pandas.factorize``) and its *distinct* values are
+checked and converted once, then mapped back onto the rows, so that a VIN or a
+date repeated on thousands of repair orders costs one check. Checks that depend
+on the database or on other files (duplicates, references) run in SQL over the
+staging tables (``writer.py``).
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+from django.utils.translation import gettext as _
+
+from customers.validators import (
+    _VIN_VALUES,
+    _VIN_WEIGHTS,
+    normalize_plate,
+    normalize_vin,
+    plate_error,
+    vin_error,
+)
+
+from .report import RowError
+from .schema import Column, FileSchema
+
+# YYYY-MM-DD or YYYY/MM/DD; a time of day after it (Excel writes 00:00:00) is ignored.
+_DATE_RE = re.compile(
+    r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})"
+    r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+)
+_INT_RE = re.compile(r"[0-9]+(?:\.0+)?")
+_NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_GROUPED_RE = re.compile(r"-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_MAX_MONEY_DIGITS = 10  # DecimalField(max_digits=12, decimal_places=2)
+_CACHE_LIMIT = 500_000
+# Fast paths: a cell already in canonical form is accepted as written, in one C-level pass over the column.
+_MONEY_OK = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,2})?").fullmatch
+_INT_OK = re.compile(r"[0-9]{1,9}").fullmatch
+
+# The VIN check digit, vectorised (same tables as customers.validators.vin_check_digit).
+_VIN_CODES = np.full(256, -1, dtype=np.int64)
+for _char, _value in _VIN_VALUES.items():
+    _VIN_CODES[ord(_char)] = _value
+_VIN_WEIGHT_ROW = np.array(_VIN_WEIGHTS, dtype=np.int64)
+
+
+class _Bad(str):
+    """A reason, marking a converted value as invalid."""
+
+
+def _plain(value: str) -> str:
+    """Full-width digits and letters (common in Chinese exports) as ASCII, surrounding spaces removed."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def _ungroup(value: str) -> str:
+    """``12,345.50`` (Excel's thousands separators) -> ``12345.50``."""
+    return value.replace(",", "") if "," in value and _GROUPED_RE.fullmatch(value) else value
+
+
+def _text(column: Column):
+    limit = column.max_length
+
+    def convert(value: str):
+        value = value.strip()
+        if limit and len(value) > limit:
+            return _Bad(_("Longer than %(n)d characters.") % {"n": limit})
+        return value
+
+    return convert
+
+
+def _choice(column: Column):
+    choices = column.choices
+    accepted = ", ".join(sorted({k for k in choices if not k.isascii()} | set(choices.values())))
+
+    def convert(value: str):
+        code = choices.get(value.strip().lower())
+        if code is None:
+            return _Bad(_("Not one of: %(choices)s.") % {"choices": accepted})
+        return code
+
+    return convert
+
+
+def _date(column: Column):
+    def convert(value: str):
+        match = _DATE_RE.fullmatch(_plain(value))
+        if not match:
+            return _Bad(_("Not a date: write it as YYYY-MM-DD or YYYY/MM/DD."))
+        try:
+            parsed = date(*(int(part) for part in match.groups()))
+        except ValueError:
+            return _Bad(_("No such date."))
+        if not 1900 <= parsed.year <= 2100:
+            return _Bad(_("The year is out of range."))
+        return parsed.isoformat()
+
+    return convert
+
+
+def _int(column: Column):
+    low, high = column.min_value, column.max_value
+
+    def convert(value: str):
+        value = _ungroup(_plain(value))
+        if not _INT_RE.fullmatch(value):
+            if value.startswith("-") and _INT_RE.fullmatch(value[1:]):
+                return _Bad(_("Must not be negative."))
+            return _Bad(_("Not a whole number."))
+        number = int(value.split(".")[0])
+        if (low is not None and number < low) or (high is not None and number > high):
+            return _Bad(_("Must be between %(low)s and %(high)s.") % {"low": low, "high": high})
+        return str(number)
+
+    return convert
+
+
+def _money(column: Column):
+    def convert(value: str):
+        value = _ungroup(_plain(value))
+        if not _NUMBER_RE.fullmatch(value):
+            return _Bad(_("Not an amount: write digits with at most two decimals, e.g. 1280.50."))
+        if value.startswith("-"):
+            return _Bad(_("An amount must not be negative."))
+        whole, _dot, decimals = value.partition(".")
+        decimals = decimals.rstrip("0")
+        if len(decimals) > 2:
+            return _Bad(_("An amount has at most two decimals."))
+        whole = whole.lstrip("0") or "0"
+        if len(whole) > _MAX_MONEY_DIGITS:
+            return _Bad(_("The amount is too large."))
+        return f"{whole}.{decimals}" if decimals else whole
+
+    return convert
+
+
+def _phone(column: Column):
+    def convert(value: str):
+        try:
+            number = phonenumbers.parse(_plain(value), "CN")
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            return _Bad(_("Not a valid phone number (mainland mobile or landline with area code)."))
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    return convert
+
+
+def _vin(column: Column):
+    def convert(value: str):
+        value = normalize_vin(_plain(value))
+        error = vin_error(value)
+        return _Bad(error) if error else value
+
+    return convert
+
+
+def _plate(column: Column):
+    def convert(value: str):
+        value = normalize_plate(value)
+        error = plate_error(value)
+        return _Bad(error) if error else value
+
+    return convert
+
+
+CONVERTERS = {
+    "text": _text,
+    "choice": _choice,
+    "bool": _choice,
+    "date": _date,
+    "int": _int,
+    "money": _money,
+    "phone": _phone,
+    "vin": _vin,
+    "plate": _plate,
+}
+# Kinds whose checks are costly and whose values repeat: their verdicts are kept across chunks.
+_CACHED_KINDS = {"phone", "plate", "date", "choice", "bool"}
+
+
+def vins_valid(vins: list[str]) -> np.ndarray:
+    """Which of ``vins`` (normalised) are 17 valid characters with the right check digit, in one numpy pass."""
+    n = len(vins)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    shaped = "".join(v if len(v) == 17 and v.isascii() else "#" * 17 for v in vins)
+    chars = np.frombuffer(shaped.encode("ascii"), dtype=np.uint8).reshape(n, 17)
+    values = _VIN_CODES[chars]
+    remainder = (values * _VIN_WEIGHT_ROW).sum(axis=1) % 11
+    expected = np.where(remainder == 10, ord("X"), ord("0") + remainder)
+    return (values >= 0).all(axis=1) & (chars[:, 8] == expected)
+
+
+def normalize_key(kind: str, values: np.ndarray) -> np.ndarray:
+    """Keys as the staging tables hold them, for rows whether valid or not (to find the rows that depend on them)."""
+    normalize = normalize_vin if kind == "vin" else str.strip
+    codes, uniques = pd.factorize(values)
+    keys = np.array([normalize(u) or None for u in uniques] + [None], dtype=object)
+    return keys[codes]
+
+
+def _map(function, values: np.ndarray) -> np.ndarray:
+    """``function`` applied to each element, in a C loop (``numpy.frompyfunc``)."""
+    return np.frompyfunc(function, 1, 1)(values) if len(values) else np.empty(0, dtype=object)
+
+
+def _strip_all(values: np.ndarray) -> np.ndarray:
+    return _map(str.strip, values).astype(object)
+
+
+@dataclass
+class CheckedChunk:
+    first_row: int
+    row_no: np.ndarray  # the file's row numbers (header = 1)
+    values: dict[str, np.ndarray]  # column -> converted values (None = blank), every row
+    raw: dict[str, np.ndarray]  # column -> text as read, every row
+    valid: np.ndarray  # bool per row: no problem, not blank
+    blank: np.ndarray  # bool per row: every known cell empty (skipped silently)
+    errors: list[RowError]
+
+    def __len__(self):
+        return len(self.row_no)
+
+
+class ChunkChecker:
+    """Checks the chunks of one file; caches the verdict on values that repeat (VINs, dates, phones)."""
+
+    def __init__(self, schema: FileSchema, columns: dict[str, str]):
+        self.schema = schema
+        self.headers = columns  # column name -> header as written in the file
+        self.columns = [c for c in schema.columns if c.name in columns]
+        self._converters = {c.name: CONVERTERS[c.kind](c) for c in self.columns}
+        self._caches: dict[str, dict] = {c.name: {} for c in self.columns if c.kind in _CACHED_KINDS}
+
+    def _convert_column(self, column: Column, raw: np.ndarray):
+        """(values, reasons, blank) for every row; values are None where blank or bad, reasons None where fine."""
+        n = len(raw)
+        values = np.full(n, None, dtype=object)
+        reasons = np.full(n, None, dtype=object)
+        blank = np.zeros(n, dtype=bool)
+        if column.kind == "text":
+            stripped = _strip_all(raw)
+            lengths = np.fromiter(map(len, stripped), dtype=np.int64, count=n)
+            blank = lengths == 0
+            values = stripped
+            values[blank] = None
+            if column.max_length and (too_long := lengths > column.max_length).any():
+                values[too_long] = None
+                reasons[too_long] = _("Longer than %(n)d characters.") % {"n": column.max_length}
+            return values, reasons, blank
+        rest = np.ones(n, dtype=bool)
+        fast = {"money": _MONEY_OK, "int": _INT_OK}.get(column.kind)
+        if fast is not None:
+            # Cells already in canonical form are taken as written; the others get the full treatment.
+            ok = np.fromiter(map(bool, map(fast, raw)), dtype=bool, count=n)
+            if column.kind == "int" and ok.any():
+                numbers = raw[ok].astype(np.int64)
+                low = column.min_value if column.min_value is not None else -(2**62)
+                high = column.max_value if column.max_value is not None else 2**62
+                ok[np.flatnonzero(ok)[(numbers < low) | (numbers > high)]] = False
+            values[ok] = raw[ok]
+            blank = raw == ""
+            rest = ~(ok | blank)
+            if not rest.any():
+                return values, reasons, blank
+        index = np.flatnonzero(rest)
+        codes, uniques = pd.factorize(raw[index])
+        results = self._convert_uniques(column, uniques)
+        count = len(uniques)
+        bad_u = np.fromiter((type(r) is _Bad for r in results), dtype=bool, count=count)
+        blank_u = np.fromiter((r == "" for r in results), dtype=bool, count=count)
+        values_u = np.array([None if (b or r == "") else r for r, b in zip(results, bad_u, strict=True)] + [None])
+        reasons_u = np.array([r if b else None for r, b in zip(results, bad_u, strict=True)] + [None])
+        values[index] = values_u[codes]
+        reasons[index] = reasons_u[codes]
+        blank[index] = np.append(blank_u, True)[codes]
+        return values, reasons, blank
+
+    def _convert_uniques(self, column: Column, uniques: np.ndarray) -> list:
+        """The converted value, a ``_Bad`` reason, or "" (blank) for each distinct cell."""
+        convert = self._converters[column.name]
+        if column.kind == "vin":
+            normalised = [normalize_vin(u) for u in uniques]
+            good = vins_valid(normalised)
+            return [
+                v if ok else (convert(u) if u.strip() else "")
+                for u, v, ok in zip(uniques, normalised, good, strict=True)
+            ]
+        cache = self._caches.get(column.name)
+        if cache is None:
+            return [convert(u) if u.strip() else "" for u in uniques]
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        results = []
+        for value in uniques:
+            result = cache.get(value)
+            if result is None:
+                result = cache[value] = convert(value) if value.strip() else ""
+            results.append(result)
+        return results
+
+    def check(self, first_row: int, frame: pd.DataFrame) -> CheckedChunk:
+        n = len(frame)
+        row_no = np.arange(first_row, first_row + n, dtype=np.int64)
+        values, reasons, blanks, raw = {}, {}, {}, {}
+        for column in self.columns:
+            raw[column.name] = frame[column.name].to_numpy(dtype=object, na_value="")
+            values[column.name], reasons[column.name], blanks[column.name] = self._convert_column(
+                column, raw[column.name]
+            )
+        blank_row = np.logical_and.reduce([blanks[c.name] for c in self.columns]) if self.columns else np.ones(n, bool)
+        required_reason = _("Required: this cell must not be empty.")
+        for column in self.columns:
+            if column.required:
+                missing = blanks[column.name] & ~blank_row
+                if missing.any():
+                    reasons[column.name] = reasons[column.name].copy()
+                    reasons[column.name][missing] = required_reason
+        self._row_checks(values, reasons)
+
+        bad = np.zeros(n, dtype=bool)
+        errors: list[RowError] = []
+        for column in self.columns:
+            column_reasons = reasons[column.name]
+            column_bad = pd.notna(column_reasons) & ~blank_row
+            if column_bad.any():
+                bad |= column_bad
+                header = self.headers[column.name]
+                column_raw = raw[column.name]
+                for i in np.flatnonzero(column_bad):
+                    errors.append(
+                        RowError(self.schema.kind, int(row_no[i]), header, str(column_raw[i]), column_reasons[i])
+                    )
+        errors.sort(key=lambda e: e.row)
+        return CheckedChunk(
+            first_row=first_row,
+            row_no=row_no,
+            values=values,
+            raw=raw,
+            valid=~bad & ~blank_row,
+            blank=blank_row,
+            errors=errors,
+        )
+
+    def _row_checks(self, values: dict, reasons: dict) -> None:
+        """Checks across columns of the same row."""
+        if "opened_at" in values and "closed_at" in values:
+            opened = values["opened_at"].astype("datetime64[D]")
+            closed = values["closed_at"].astype("datetime64[D]")
+            wrong = closed < opened  # NaT compares False
+            if wrong.any():
+                reasons["closed_at"] = reasons["closed_at"].copy()
+                reasons["closed_at"][wrong & pd.isna(reasons["closed_at"])] = _(
+                    "Closed before it was opened (opened_at)."
+                )
