@@ -39,11 +39,16 @@ def _related_field(model, **kwargs):
 
     An id of another dealership reads exactly like an id that does not exist.
     """
+    kwargs.setdefault("label", model._meta.verbose_name)
     return serializers.PrimaryKeyRelatedField(
         queryset=model.objects.none(),
         error_messages={"does_not_exist": NOT_HERE[model], "incorrect_type": _("Give the id as a number.")},
         **kwargs,
     )
+
+
+def _visit_label(field):
+    return ServiceVisit._meta.get_field(field).verbose_name
 
 
 class DealershipScopedSerializer(serializers.ModelSerializer):
@@ -242,10 +247,13 @@ class VisitSerializer(DealershipScopedSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     visit_type_display = serializers.CharField(source="get_visit_type_display", read_only=True)
     payer_display = serializers.CharField(source="get_payer_display", read_only=True)
-    labor_amount = serializers.DecimalField(**MONEY, required=False)
-    parts_amount = serializers.DecimalField(**MONEY, required=False)
+    labor_amount = serializers.DecimalField(**MONEY, required=False, label=_visit_label("labor_amount"))
+    parts_amount = serializers.DecimalField(**MONEY, required=False, label=_visit_label("parts_amount"))
     total_amount = serializers.DecimalField(
-        **MONEY, required=False, help_text=_("Defaults to labour + parts when those are given.")
+        **MONEY,
+        required=False,
+        label=_visit_label("total_amount"),
+        help_text=_("Defaults to labour + parts when those are given."),
     )
 
     class Meta:

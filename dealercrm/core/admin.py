@@ -26,3 +26,8 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["username", "display_name", "first_name", "last_name", "email"]
     fieldsets = (*BaseUserAdmin.fieldsets, (_("DealerCRM"), {"fields": ("role", "display_name")}))
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, (_("DealerCRM"), {"fields": ("role", "display_name")}))
+
+
+admin.site.site_header = _("DealerCRM administration")
+admin.site.site_title = _("DealerCRM")
+admin.site.index_title = _("Records, staff and settings")
