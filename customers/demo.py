@@ -88,28 +88,29 @@ _MOBILE_PREFIXES = np.array(
     [*range(130, 140), 147, 150, 151, 152, 153, *range(155, 160), 166, 176, 177, 178, *range(180, 190), 191, 198, 199]
 )
 
-# --- Vehicle catalogue: brand, model, fuel, WMI, VDS stem, weights for age <1 / 1-5 / 5+ years ---
+# --- Vehicle catalogue: brand, model, fuel, WMI, VDS stem, weights for age <1 / 1-5 / 5+ years,
+#     price of a service relative to a 新君威 (electric cars need little; a Cadillac costs more) ---
 _CATALOG = [
-    ("别克", "新君威", "ICE", "LSG", "GR54", 18, 18, 14),
-    ("别克", "新君越", "ICE", "LSG", "GE55", 16, 18, 16),
-    ("别克", "新君越", "HEV", "LSG", "GE5H", 3, 2, 0),
-    ("别克", "GL8", "ICE", "LSG", "WN58", 15, 16, 12),
-    ("别克", "GL8", "PHEV", "LSG", "WN5P", 4, 2, 0),
-    ("别克", "陆尊", "ICE", "LSG", "WH52", 2, 4, 8),
-    ("别克", "凯越", "ICE", "LSG", "JA52", 0, 4, 16),
-    ("别克", "英朗", "ICE", "LSG", "JC54", 12, 14, 14),
-    ("别克", "微蓝6", "PHEV", "LSG", "EB5P", 4, 3, 0),
-    ("别克", "E5", "EV", "LSG", "EE5D", 5, 2, 0),
-    ("别克", "至境L7", "EREV", "LSG", "EL7R", 4, 0, 0),
-    ("雪佛兰", "科鲁泽", "ICE", "LSG", "CR54", 2, 3, 3),
-    ("雪佛兰", "迈锐宝XL", "ICE", "LSG", "CM55", 2, 3, 2),
-    ("凯迪拉克", "CT5", "ICE", "LSG", "KC55", 2, 2, 1),
-    ("大众", "朗逸", "ICE", "LSV", "AB41", 1, 1, 2),
-    ("本田", "雅阁", "ICE", "LHG", "CV36", 1, 1, 1),
+    ("别克", "新君威", "ICE", "LSG", "GR54", 18, 18, 14, 1.0),
+    ("别克", "新君越", "ICE", "LSG", "GE55", 16, 18, 16, 1.15),
+    ("别克", "新君越", "HEV", "LSG", "GE5H", 3, 2, 0, 1.1),
+    ("别克", "GL8", "ICE", "LSG", "WN58", 15, 16, 12, 1.25),
+    ("别克", "GL8", "PHEV", "LSG", "WN5P", 4, 2, 0, 1.0),
+    ("别克", "陆尊", "ICE", "LSG", "WH52", 2, 4, 8, 1.25),
+    ("别克", "凯越", "ICE", "LSG", "JA52", 0, 4, 16, 0.8),
+    ("别克", "英朗", "ICE", "LSG", "JC54", 12, 14, 14, 0.85),
+    ("别克", "微蓝6", "PHEV", "LSG", "EB5P", 4, 3, 0, 0.8),
+    ("别克", "E5", "EV", "LSG", "EE5D", 5, 2, 0, 0.45),
+    ("别克", "至境L7", "EREV", "LSG", "EL7R", 4, 0, 0, 0.8),
+    ("雪佛兰", "科鲁泽", "ICE", "LSG", "CR54", 2, 3, 3, 0.8),
+    ("雪佛兰", "迈锐宝XL", "ICE", "LSG", "CM55", 2, 3, 2, 0.95),
+    ("凯迪拉克", "CT5", "ICE", "LSG", "KC55", 2, 2, 1, 2.4),
+    ("大众", "朗逸", "ICE", "LSV", "AB41", 1, 1, 2, 0.8),
+    ("本田", "雅阁", "ICE", "LHG", "CV36", 1, 1, 1, 1.0),
 ]
-_CAT = pd.DataFrame(_CATALOG, columns=["brand", "model", "fuel", "wmi", "vds", "w_new", "w_young", "w_old"]).to_dict(
-    "list"
-)
+_CAT = pd.DataFrame(
+    _CATALOG, columns=["brand", "model", "fuel", "wmi", "vds", "w_new", "w_young", "w_old", "service_price"]
+).to_dict("list")
 _GL8_ICE = 3  # fleets run GL8 business vans
 _VIN_ALPHABET = np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ0123456789"))
 _PLATE_LETTERS = np.array(list("ABCDEFGHJKLMNPQRSTUVWXYZ"))
@@ -300,6 +301,7 @@ def _vehicles(rng, cust: dict, t: int) -> dict[str, np.ndarray]:
         "brand": np.array(_CAT["brand"])[model],
         "model": np.array(_CAT["model"])[model],
         "fuel": fuel,
+        "service_price": np.array(_CAT["service_price"])[model],
         "model_year": model_year,
         "warranty_end": purchase + 3 * 365,
         "vin": _vins(rng, model, model_year),
@@ -395,9 +397,12 @@ def _visit_rows(rng, cust: dict, veh: dict, t: int) -> dict[str, np.ndarray]:
     span = np.maximum(t - start, 0)
     warranty_span = np.maximum(np.minimum(t, veh["warranty_end"]) - start, 0)
     parts_v, parts_d, parts_t = [m_vehicle], [m_days], [np.full(len(m_days), MAINTENANCE)]
+    # Some cars break down or crash far more than others: per-vehicle proneness with mean 1, mostly lower.
+    prone_repair = rng.gamma(0.5, 2.0, v)
+    prone_crash = rng.gamma(0.4, 2.5, v)
     for kind, rate, days in (
-        (REPAIR, np.minimum(0.3 + 0.08 * age_years, 1.0), span),
-        (BODYWORK, np.full(v, 0.28), span),
+        (REPAIR, np.minimum(0.3 + 0.08 * age_years, 1.0) * prone_repair, span),
+        (BODYWORK, 0.28 * prone_crash, span),
         (WARRANTY, np.full(v, 0.45), warranty_span),
         (OTHER, np.full(v, 0.45), span),
     ):
@@ -427,12 +432,14 @@ def _visit_rows(rng, cust: dict, veh: dict, t: int) -> dict[str, np.ndarray]:
     return {"vehicle": vehicle[order], "day": day[order], "type": vtype[order], "customer": customer[order]}
 
 
-def _amounts(rng, vtype: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _amounts(
+    rng, vtype: np.ndarray, km_since: np.ndarray, major: np.ndarray, price: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labour and parts in fen (labour in whole yuan), and the payer, by visit type."""
     n = len(vtype)
     # median total (yuan), sigma, clip low, clip high, labour share low/high
     params = {
-        MAINTENANCE: (680, 0.28, 380, 1_250, 0.25, 0.40),
+        MAINTENANCE: (620, 0.2, 380, 1_250, 0.25, 0.40),
         REPAIR: (1_900, 0.55, 800, 6_000, 0.25, 0.45),
         BODYWORK: (5_200, 0.65, 2_000, 20_000, 0.35, 0.55),
         WARRANTY: (1_500, 0.7, 300, 6_000, 0.20, 0.40),
@@ -442,8 +449,15 @@ def _amounts(rng, vtype: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     share = np.empty(n)
     for kind, (median, sigma, lo, hi, s_lo, s_hi) in params.items():
         idx = np.flatnonzero(vtype == kind)
-        total[idx] = np.clip(median * np.exp(rng.normal(0, sigma, len(idx))), lo, hi)
+        total[idx] = median * np.exp(rng.normal(0, sigma, len(idx)))
+        if kind == MAINTENANCE:  # more wear parts after a longer distance
+            total[idx] *= np.clip((km_since[idx] / 8_000) ** 0.4, 0.8, 1.6)
+        total[idx] = np.clip(total[idx], lo, hi)
         share[idx] = rng.uniform(s_lo, s_hi, len(idx))
+    big = np.flatnonzero(major)
+    total[big] = np.clip(total[big] * rng.uniform(1.9, 2.6, len(big)), 1_200, 3_200)
+    service = np.flatnonzero(vtype == MAINTENANCE)
+    total[service] = np.clip(total[service] * price[service], 180, 6_000)
     total_fen = np.round(total * 100).astype(np.int64)
     labor = np.round(total_fen * share / 100).astype(np.int64) * 100  # labour hours priced in whole yuan
     payer = np.full(n, CUSTOMER_PAY)
@@ -567,7 +581,18 @@ def generate(n_customers: int, seed: int, today: date, *, tz: str = TIME_ZONE) -
     mileage = np.round(
         veh["km_per_day"][vehicle] * since_purchase * (1 + veh["km_drift"][vehicle] * since_purchase / 3650)
     ).astype(np.int64)
-    labor, parts, payer = _amounts(rng, vtype)
+    # Maintenance is priced by the distance since the car's previous service, and is a major service
+    # (大保养: plugs, brake fluid, gearbox oil) when the odometer passes a 30,000 km mark.
+    m_rows = np.flatnonzero(vtype == MAINTENANCE)
+    m_rows = m_rows[np.lexsort((day[m_rows], vehicle[m_rows]))]
+    m_vehicle, m_mileage = vehicle[m_rows], mileage[m_rows]
+    first_service = np.r_[True, m_vehicle[1:] != m_vehicle[:-1]]
+    previous = np.where(first_service, np.maximum(m_mileage - 7_500, 0), np.r_[0, m_mileage[:-1]])
+    km_since = np.zeros(len(day))
+    km_since[m_rows] = m_mileage - previous
+    major = np.zeros(len(day), dtype=bool)
+    major[m_rows] = (m_mileage // 30_000) > (previous // 30_000)
+    labor, parts, payer = _amounts(rng, vtype, km_since, major, veh["service_price"][vehicle])
     # the customer's usual advisor, sometimes another one
     advisor = np.where(rng.random(len(day)) < 0.8, cust["advisor"][customer], rng.integers(0, len(ADVISORS), len(day)))
     # RO numbers run per day in date order (RO + yyyymmdd + sequence); rows are then kept per vehicle, in

@@ -285,20 +285,24 @@ def test_visits_cover_about_three_years_up_to_today_with_every_type(seeded):
     assert 6 <= visits.count() / N <= 14
 
 
-def test_amounts_are_non_negative_decimals_that_add_up(seeded):
-    for labor, parts, total, visit_type, payer in ServiceVisit.objects.filter(dealership=seeded).values_list(
-        "labor_amount", "parts_amount", "total_amount", "visit_type", "payer"
+def test_amounts_are_non_negative_decimals_that_add_up_to_realistic_totals(seeded):
+    maintenance = []
+    for labor, parts, total, visit_type in ServiceVisit.objects.filter(dealership=seeded).values_list(
+        "labor_amount", "parts_amount", "total_amount", "visit_type"
     ):
         assert isinstance(total, Decimal)
         assert total.as_tuple().exponent == -2
         assert labor >= 0 and parts >= 0
         assert total == labor + parts
-        if visit_type == "maintenance" and payer == "customer":
-            assert Decimal(380) <= total <= Decimal(1250)
+        if visit_type == "maintenance":
+            maintenance.append(total)
         elif visit_type == "repair":
             assert Decimal(800) <= total <= Decimal(6000)
         elif visit_type == "bodywork":
             assert Decimal(2000) <= total <= Decimal(20000)
+    # a routine service costs ¥400-1,200; electric cars less, major services and a Cadillac more
+    assert all(Decimal(180) <= total <= Decimal(6000) for total in maintenance)
+    assert sum(Decimal(380) <= total <= Decimal(1250) for total in maintenance) > 0.7 * len(maintenance)
 
 
 def test_payers_follow_the_visit_type(seeded):
@@ -413,3 +417,25 @@ def test_mileage_readings_and_vehicle_odometers_follow_the_visits(seeded):
         assert vehicle.mileage_km == last_visit.mileage_km
         readings = list(vehicle.readings.order_by("read_on"))
         assert readings and readings[-1].mileage_km == vehicle.mileage_km
+
+
+def test_customers_spread_over_the_segmentation_dimensions(seeded):
+    # SPEC C3: maintenance visits per 12 months (high ≥ 2.0) and the non-maintenance share of spend (high ≥ 0.5)
+    # over the 730 days up to the reference date; both must split the customers, not put them all on one side.
+    window_start = TODAY - timedelta(days=730)
+    maintenance, spend, repair_spend = Counter(), Counter(), Counter()
+    for customer_id, visit_type, total in ServiceVisit.objects.filter(
+        dealership=seeded, opened_on__gt=window_start, opened_on__lte=TODAY
+    ).values_list("customer_id", "visit_type", "total_amount"):
+        spend[customer_id] += total
+        if visit_type == "maintenance":
+            maintenance[customer_id] += 1
+        else:
+            repair_spend[customer_id] += total
+    active = list(spend)
+    frequent = sum(1 for c in active if maintenance[c] / 2 >= 2)
+    repairs_heavy = sum(1 for c in active if spend[c] and repair_spend[c] / spend[c] >= Decimal("0.5"))
+    assert 0.2 * len(active) <= frequent <= 0.8 * len(active)
+    assert 0.2 * len(active) <= repairs_heavy <= 0.85 * len(active)
+    values = sorted(spend.values())
+    assert values[len(values) * 9 // 10] > 3 * values[len(values) // 10], "spend varies widely"
