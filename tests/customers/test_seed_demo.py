@@ -191,17 +191,27 @@ def test_a_second_run_without_reset_leaves_the_data_alone(seeded):
     assert User.objects.filter(username__in=[u for u, _r, _n in DEMO_USERS]).count() == len(DEMO_USERS)
 
 
-def test_reset_replaces_demo_data_including_what_hangs_off_it_and_spares_other_stores(seeded, dealership):
+def test_reset_replaces_demo_data_and_what_hangs_off_it(seeded):
     demo_customer = Customer.objects.filter(dealership=seeded).first()
     Appointment.objects.create(dealership=seeded, customer=demo_customer, date=TODAY)
+    old_ids = set(Customer.objects.values_list("id", flat=True))
+
+    seed("--seed", "12", "--reset")
+
+    assert Customer.objects.filter(dealership=seeded).count() == N
+    assert not Appointment.objects.exists()
+    assert old_ids.isdisjoint(Customer.objects.values_list("id", flat=True)), "ids are never handed out twice"
+
+
+def test_reset_spares_other_stores(seeded, dealership):
     other_visit = ServiceVisitFactory(vehicle__owner=CustomerFactory(dealership=dealership))
 
     seed("--seed", "12", "--reset")
 
     assert Customer.objects.filter(dealership=seeded).count() == N
-    assert not Appointment.objects.filter(dealership=seeded).exists()
     assert ServiceVisit.objects.filter(pk=other_visit.pk).exists()
     assert Customer.objects.filter(dealership=dealership).count() == 1
+    assert Vehicle.objects.filter(dealership=dealership).count() == 1
 
 
 def test_seeding_is_set_based_the_number_of_statements_does_not_grow_with_the_data(db):
