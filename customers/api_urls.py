@@ -1,6 +1,7 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import api
+from . import api, import_api
 
 router = DefaultRouter()
 router.register("customers", api.CustomerViewSet, basename="api-customer")
@@ -9,3 +10,4 @@ router.register("visits", api.VisitViewSet, basename="api-visit")
 router.register("appointments", api.AppointmentViewSet, basename="api-appointment")
 
 urlpatterns = router.urls
+urlpatterns += [path("import/", import_api.DmsImportApiView.as_view(), name="api-import")]

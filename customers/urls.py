@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 app_name = "customers"
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:pk>/vehicles/new/", views.VehicleCreateView.as_view(), name="vehicle-create"),
     path("<int:pk>/visits/new/", views.VisitCreateView.as_view(), name="visit-create"),
     path("vehicles/<int:pk>/edit/", views.VehicleUpdateView.as_view(), name="vehicle-edit"),
+    path("import/", import_views.DmsImportView.as_view(), name="import"),
 ]

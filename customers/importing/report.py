@@ -62,7 +62,7 @@ class ImportResult:
 
     def as_dict(self, *, inline_rejects: bool = True) -> dict:
         data = {
-            "status": self.status,
+            "status": str(self.status),
             "dry_run": self.dry_run,
             "skip_invalid": self.skip_invalid,
             "run_id": self.run_id,

@@ -11,6 +11,7 @@ from customers.models import ImportRun
 from customers.services import customers_flag_duplicate_phones
 from dealercrm.core.exceptions import ApplicationError
 
+from .bulkload import hash_joins
 from .reader import DmsFile, FileProblem, _source_name
 from .report import FileReport, ImportResult, RowError, rejects_csv
 from .schema import CUSTOMERS, KIND_LABELS, KINDS, SCHEMAS, VEHICLES, VISITS
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 SOURCES = ("command", "page", "api")
 MAX_STORED_ERRORS = 1000
+LARGE_BATCH = 50_000  # from this many staged rows, joins are forced to hash joins (see bulkload.hash_joins)
 # ImportRun keeps the first ones; the report returned has them all
 
 
@@ -94,7 +96,7 @@ def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, act
     labels = {kind: str(label) for kind, label in KIND_LABELS.items()}
     try:
         with transaction.atomic():
-            stage = Staging(dealership=dealership, acting_user=acting_user)
+            stage = Staging(dealership=dealership, acting_user=acting_user, dry_run=result.dry_run)
             stage.begin(list(opened))
             for kind, dms_file in opened.items():
                 report = result.files[kind]
@@ -121,8 +123,9 @@ def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, act
                 except FileProblem as problem:
                     problem.kind = kind
                     raise
-                result.errors.extend(stage.check_duplicates(kind, dms_file.columns[key]))
-                result.errors.extend(stage.check_references(kind, dms_file.columns, labels))
+                with hash_joins(stage.staged[kind] >= LARGE_BATCH):
+                    result.errors.extend(stage.check_duplicates(kind, dms_file.columns[key]))
+                    result.errors.extend(stage.check_references(kind, dms_file.columns, labels))
 
             rejected_rows = defaultdict(set)
             for error in result.errors:
@@ -136,15 +139,18 @@ def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, act
             writers = {CUSTOMERS: stage.write_customers, VEHICLES: stage.write_vehicles, VISITS: stage.write_visits}
             for kind in opened:
                 report = result.files[kind]
-                report.created, report.updated = writers[kind]()
+                with hash_joins(stage.staged[kind] >= LARGE_BATCH):
+                    report.created, report.updated = writers[kind]()
                 report.unchanged = stage.staged[kind] - report.created - report.updated
             if CUSTOMERS in opened:
                 customers_flag_duplicate_phones(dealership=dealership)
+            logger.debug("written; committing")
             stage.end()
             if result.dry_run:
                 raise _Rollback
     except _Rollback:
         pass
+    logger.debug("transaction closed")
 
 
 def _rejects(errors: list[RowError], opened: dict[str, DmsFile]) -> dict[str, bytes]:
