@@ -41,12 +41,21 @@ def _source_name(source) -> str:
 
 
 def _open_binary(source):
-    """A binary handle positioned at the start; the caller closes it only if it opened it."""
+    """(a binary handle positioned at the start, whether the caller must close it).
+
+    pandas honours ``encoding`` only for paths and plain ``io`` streams, so an
+    upload (Django's ``UploadedFile``) is read from its temporary file, or copied
+    into a ``BytesIO`` when it was small enough to be kept in memory.
+    """
     if isinstance(source, str | os.PathLike):
         return open(source, "rb"), True
+    if hasattr(source, "temporary_file_path"):
+        return open(source.temporary_file_path(), "rb"), True
     if hasattr(source, "seek"):
         source.seek(0)
-    return source, False
+    if isinstance(source, io.BufferedIOBase | io.RawIOBase):
+        return source, False
+    return io.BytesIO(source.read()), True
 
 
 def _detect_encoding(handle) -> str:

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from customers.importing import run_import
+from customers.importing.schema import KIND_LABELS
 from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.models import Dealership, User
 
@@ -69,7 +70,7 @@ class Command(BaseCommand):
             self.stderr.write(
                 _("%(file)s row %(row)s, %(column)s “%(value)s”: %(reason)s")
                 % {
-                    "file": error.file,
+                    "file": KIND_LABELS[error.file],
                     "row": error.row,
                     "column": error.column,
                     "value": error.value,
@@ -88,7 +89,7 @@ class Command(BaseCommand):
                     "%(unchanged)d unchanged, %(rejected)d rejected"
                 )
                 % {
-                    "kind": kind,
+                    "kind": KIND_LABELS[kind],
                     "name": report.name,
                     "created": report.created,
                     "updated": report.updated,
