@@ -58,16 +58,21 @@ def _open_binary(source):
     return io.BytesIO(source.read()), True
 
 
-def _detect_encoding(handle) -> str:
-    """utf-8-sig when the whole file decodes as UTF-8 (a BOM is optional), else GBK (read as GB18030, its superset)."""
+def _detect_encoding(handle) -> tuple[str, int]:
+    """(encoding, number of lines): utf-8-sig when the whole file decodes as UTF-8 (a BOM is optional),
+    else GBK (read as GB18030, its superset)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 0
     try:
         while block := handle.read(_DECODE_BLOCK):
             decoder.decode(block)
+            lines += block.count(b"\n")
         decoder.decode(b"", final=True)
-        return "utf-8-sig"
+        return "utf-8-sig", lines
     except UnicodeDecodeError:
         pass
+    handle.seek(0)
+    lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(_DECODE_BLOCK), b""))
     handle.seek(0)
     decoder = codecs.getincrementaldecoder("gb18030")()
     try:
@@ -76,7 +81,7 @@ def _detect_encoding(handle) -> str:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         raise FileProblem(_("The file is neither UTF-8 nor GBK text; save it from Excel as CSV (UTF-8).")) from exc
-    return "gb18030"
+    return "gb18030", lines
 
 
 @dataclass
@@ -90,6 +95,7 @@ class DmsFile:
     encoding: str = ""
     header: list[str] = field(default_factory=list)  # as written in the file
     columns: dict[str, str] = field(default_factory=dict)  # column name -> header as written
+    approx_rows: int = 0  # lines in the file (a quoted cell may hold a line break): for estimates only
     _frame: pd.DataFrame | None = None  # Excel: the whole sheet
 
     @classmethod
@@ -102,10 +108,12 @@ class DmsFile:
             if magic == _XLSX_MAGIC:
                 dms_file.format = "xlsx"
                 dms_file._frame = dms_file._read_excel(handle)
+                dms_file.approx_rows = len(dms_file._frame)
                 header = [str(c) for c in dms_file._frame.columns]
             else:
                 dms_file.format = "csv"
-                dms_file.encoding = _detect_encoding(handle)
+                dms_file.encoding, lines = _detect_encoding(handle)
+                dms_file.approx_rows = max(lines - 1, 0)
                 handle.seek(0)
                 header = dms_file._read_csv_header(handle)
         finally:
@@ -177,8 +185,9 @@ class DmsFile:
             )
         return columns
 
-    def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[tuple[int, pd.DataFrame]]:
+    def chunks(self, rows: int | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
         """(row number of the chunk's first row, frame with the known columns under their English names)."""
+        rows = rows or CHUNK_ROWS
         rename = {written: name for name, written in self.columns.items()}
         if self._frame is not None:
             frame = self._frame[list(rename)].rename(columns=rename)

@@ -14,8 +14,9 @@ from dealercrm.core.exceptions import ApplicationError
 from .bulkload import hash_joins
 from .reader import DmsFile, FileProblem, _source_name
 from .report import FileReport, ImportResult, RowError, rejects_csv
-from .schema import CUSTOMERS, KIND_LABELS, KINDS, SCHEMAS, VEHICLES, VISITS
+from .schema import CUSTOMERS, KIND_LABELS, KINDS, SCHEMAS, VISITS
 from .validate import ChunkChecker
+from .visits import VisitLoader
 from .writer import Staging
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,17 @@ def run_import(
 
 
 def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, acting_user) -> None:
+    """Check every file (reporting every bad row) and write them in order, in one transaction.
+
+    Customers are written before vehicles, vehicles before visits (which refer to
+    them). Once a row is bad and invalid rows are not to be skipped, nothing more
+    is written and the transaction is rolled back at the end.
+    """
     labels = {kind: str(label) for kind, label in KIND_LABELS.items()}
+
+    def may_write() -> bool:
+        return not result.errors or result.skip_invalid
+
     try:
         with transaction.atomic():
             stage = Staging(dealership=dealership, acting_user=acting_user, dry_run=result.dry_run)
@@ -101,56 +112,61 @@ def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, act
             for kind, dms_file in opened.items():
                 report = result.files[kind]
                 checker = ChunkChecker(dms_file.schema, dms_file.columns)
-                key = dms_file.schema.key
                 try:
-                    clock = time.perf_counter()
-                    for first_row, frame in dms_file.chunks():
-                        read = time.perf_counter()
-                        checked = checker.check(first_row, frame)
-                        report.rows += int((~checked.blank).sum())
-                        result.errors.extend(checked.errors)
-                        checked_at = time.perf_counter()
-                        stage.add(kind, checked, key)
-                        logger.debug(
-                            "%s rows %s+: read %.2f s, checked %.2f s, staged %.2f s",
-                            kind,
-                            first_row,
-                            read - clock,
-                            checked_at - read,
-                            time.perf_counter() - checked_at,
-                        )
-                        clock = time.perf_counter()
+                    if kind == VISITS:
+                        _load_visits(stage, dms_file, checker, result, report, labels, may_write)
+                    else:
+                        _load_file(stage, dms_file, checker, result, report, labels, may_write)
                 except FileProblem as problem:
                     problem.kind = kind
                     raise
-                with hash_joins(stage.staged[kind] >= LARGE_BATCH):
-                    result.errors.extend(stage.check_duplicates(kind, dms_file.columns[key]))
-                    result.errors.extend(stage.check_references(kind, dms_file.columns, labels))
 
             rejected_rows = defaultdict(set)
             for error in result.errors:
                 rejected_rows[error.file].add(error.row)
             for kind, report in result.files.items():
                 report.rejected = len(rejected_rows[kind])
-            if result.errors and not result.skip_invalid:
+            if not may_write():
                 result.status = ImportRun.Status.REJECTED
+                for report in result.files.values():
+                    report.created = report.updated = report.unchanged = 0
                 raise _Rollback
-
-            writers = {CUSTOMERS: stage.write_customers, VEHICLES: stage.write_vehicles, VISITS: stage.write_visits}
-            for kind in opened:
-                report = result.files[kind]
-                with hash_joins(stage.staged[kind] >= LARGE_BATCH):
-                    report.created, report.updated = writers[kind]()
-                report.unchanged = stage.staged[kind] - report.created - report.updated
             if CUSTOMERS in opened:
                 customers_flag_duplicate_phones(dealership=dealership)
-            logger.debug("written; committing")
             stage.end()
+            logger.debug("written; committing")
             if result.dry_run:
                 raise _Rollback
     except _Rollback:
         pass
     logger.debug("transaction closed")
+
+
+def _load_file(stage, dms_file, checker, result, report, labels, may_write) -> None:
+    """Customers or vehicles: stage every chunk, check the whole file, then write it in a few statements."""
+    kind, key = dms_file.schema.kind, dms_file.schema.key
+    for first_row, frame in dms_file.chunks():
+        checked = checker.check(first_row, frame)
+        report.rows += int((~checked.blank).sum())
+        result.errors.extend(checked.errors)
+        stage.add(kind, checked, key)
+    with hash_joins(stage.db, stage.staged[kind] >= LARGE_BATCH):
+        result.errors.extend(stage.check_duplicates(kind, dms_file.columns[key]))
+        result.errors.extend(stage.check_references(kind, dms_file.columns, labels))
+        if may_write():
+            writer = stage.write_customers if kind == CUSTOMERS else stage.write_vehicles
+            report.created, report.updated = writer()
+            report.unchanged = stage.staged[kind] - report.created - report.updated
+
+
+def _load_visits(stage, dms_file, checker, result, report, labels, may_write) -> None:
+    """Repair orders: staged, checked and inserted chunk by chunk (see ``visits.py``), updated at the end."""
+    loader = VisitLoader(stage, headers=dms_file.columns, labels=labels, approx_rows=dms_file.approx_rows)
+    loader.load(dms_file, checker, result, report)
+    result.errors.extend(loader.finish_checks(skip_invalid=result.skip_invalid))
+    if may_write():
+        report.created, report.updated = loader.finish_writes()
+        report.unchanged = stage.staged[VISITS] - report.created - report.updated
 
 
 def _rejects(errors: list[RowError], opened: dict[str, DmsFile]) -> dict[str, bytes]:

@@ -18,7 +18,6 @@ Both statements are plain SQL understood by PostgreSQL and SQLite ≥ 3.39
 Imports of one dealership are serialised by an advisory lock on PostgreSQL.
 """
 
-import contextlib
 import io
 import logging
 import time
@@ -28,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,9 +41,8 @@ from customers.models import (
     VehicleOwnership,
 )
 from dealercrm.core.bulk import copy_rows
-from dealercrm.core.models import Dealership, User
+from dealercrm.core.models import User
 
-from . import bulkload
 from .report import RowError
 from .schema import CUSTOMERS, VEHICLES, VISITS
 from .validate import CheckedChunk, normalize_key
@@ -139,7 +137,7 @@ def _copy_value(value) -> str:
     return str(value)
 
 
-def _copy_columns(table: str, names: list[str], arrays: list[np.ndarray], *, free_text: set[str]) -> int:
+def _copy_columns(db, table: str, names: list[str], arrays: list[np.ndarray], *, free_text: set[str]) -> int:
     """PostgreSQL ``COPY … FROM STDIN`` (text format) of whole columns.
 
     ``dealercrm.core.bulk.copy_rows`` formats row by row through the csv module;
@@ -169,8 +167,8 @@ def _copy_columns(table: str, names: list[str], arrays: list[np.ndarray], *, fre
         texts.append(column.tolist())
     data = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
     started = time.perf_counter()
-    qn = connection.ops.quote_name
-    with connection.cursor() as cursor:
+    qn = db.ops.quote_name
+    with db.cursor() as cursor:
         cursor.copy_expert(f"COPY {qn(table)} ({', '.join(qn(c) for c in names)}) FROM STDIN", io.StringIO(data))
     logger.debug("COPY %s rows into %s: %.2f s", n, table, time.perf_counter() - started)
     return n
@@ -183,15 +181,18 @@ class Staging:
         self.dealership = dealership
         self.dry_run = dry_run
         self.acting_user = acting_user
-        self.postgres = connection.vendor == "postgresql"
+        # The connection object itself (not the thread-local proxy): on PostgreSQL the visits
+        # are written from a worker thread while the next chunk is read (see ``visits.py``).
+        self.db = connections[DEFAULT_DB_ALIAS]
+        self.postgres = self.db.vendor == "postgresql"
         zone = ZoneInfo(dealership.time_zone or "Asia/Shanghai")
         self.zone = zone
         self.now = timezone.now()
         self.today = timezone.localdate(self.now, timezone=zone)
         self.params = {
             "d": dealership.pk,
-            "now": connection.ops.adapt_datetimefield_value(self.now),
-            "today": connection.ops.adapt_datefield_value(self.today),
+            "now": self.db.ops.adapt_datetimefield_value(self.now),
+            "today": self.db.ops.adapt_datefield_value(self.today),
             "user": getattr(acting_user, "pk", None),
             "dms": ConsentChannel.DMS,
         }
@@ -206,7 +207,7 @@ class Staging:
 
     def _execute(self, sql: str, params: dict | None = None) -> int:
         started = time.perf_counter()
-        with connection.cursor() as cursor:
+        with self.db.cursor() as cursor:
             cursor.execute(sql, {**self.params, **(params or {})})
             logger.debug(
                 "%.3f s, %s rows: %s", time.perf_counter() - started, cursor.rowcount, " ".join(sql.split())[:160]
@@ -215,7 +216,7 @@ class Staging:
 
     def _fetch(self, sql: str, params: dict | None = None) -> list[tuple]:
         started = time.perf_counter()
-        with connection.cursor() as cursor:
+        with self.db.cursor() as cursor:
             cursor.execute(sql, {**self.params, **(params or {})})
             rows = cursor.fetchall()
         logger.debug("%.3f s, %s rows: %s", time.perf_counter() - started, len(rows), " ".join(sql.split())[:160])
@@ -236,14 +237,24 @@ class Staging:
             else:
                 spec = ", ".join(
                     ["row_no integer NOT NULL"]
-                    + [f"{name} {model._meta.get_field(field).db_type(connection)}" for name, model, field in columns]
+                    + [f"{name} {model._meta.get_field(field).db_type(self.db)}" for name, model, field in columns]
                 )
             self._execute(temp.format(name=self.name(kind), columns=spec))
+        if VISITS in kinds:
+            # The visits are staged and written chunk by chunk: the rows of a chunk are found by row number,
+            # and the new ones (not yet on file) are listed here.
+            self._execute(f"DROP TABLE IF EXISTS {self.name('new')}")
+            self._execute(temp.format(name=self.name("new"), columns="row_no integer NOT NULL"))
+            self._execute(f"CREATE INDEX {self.name(VISITS)}_row ON {self.name(VISITS)} (row_no)")
+            if not self.postgres:
+                self._execute(f"CREATE INDEX {self.name(VISITS)}_key ON {self.name(VISITS)} (ro_number)")
+                self._execute(f"CREATE INDEX {self.name('rejected')}_key ON {self.name('rejected')} (kind, key)")
+                self.indexed.update({VISITS, "rejected"})
 
     def end(self) -> None:
         """Drop the staging tables (PostgreSQL drops them at commit by itself)."""
         if not self.postgres:
-            for kind in [*_STAGE_COLUMNS, "rejected"]:
+            for kind in [*_STAGE_COLUMNS, "rejected", "new"]:
                 self._execute(f"DROP TABLE IF EXISTS {self.name(kind)}")
 
     def _index(self, kind: str) -> None:
@@ -265,7 +276,7 @@ class Staging:
             return None
         if value not in self._consent_at:
             moment = datetime.combine(date.fromisoformat(value), clock(0), tzinfo=self.zone)
-            self._consent_at[value] = connection.ops.adapt_datetimefield_value(moment)
+            self._consent_at[value] = self.db.ops.adapt_datetimefield_value(moment)
         return self._consent_at[value]
 
     def advisor_ids(self) -> dict[str, int]:
@@ -288,11 +299,7 @@ class Staging:
         bad = ~chunk.valid & ~chunk.blank
         if bad.any():
             keys = normalize_key("vin" if kind == VEHICLES else "text", chunk.raw[rejected_key_column][bad])
-            copy_rows(
-                self.name("rejected"),
-                ["kind", "key", "row_no"],
-                zip([kind] * int(bad.sum()), keys.tolist(), chunk.row_no[bad].tolist(), strict=True),
-            )
+            self._copy_rejected(kind, list(zip(chunk.row_no[bad].tolist(), keys.tolist(), strict=True)))
         valid = chunk.valid
         if not valid.any():
             return
@@ -322,21 +329,35 @@ class Staging:
         names = ["row_no", *(name for name, _m, _f in _STAGE_COLUMNS[kind] if name in columns)]
         if self.postgres:
             arrays = [columns[name] for name in names]
-            self.staged[kind] += _copy_columns(self.name(kind), names, arrays, free_text=_FREE_TEXT)
+            self.staged[kind] += _copy_columns(self.db, self.name(kind), names, arrays, free_text=_FREE_TEXT)
         else:
             arrays = [columns[name].tolist() for name in names]
             self.staged[kind] += copy_rows(self.name(kind), names, zip(*arrays, strict=True))
+
+    def _copy_rejected(self, kind: str, rows: list[tuple[int, str | None]]) -> None:
+        """Remember rejected rows (row number, key): rows of other files that refer to the key are rejected too."""
+        names = ["kind", "key", "row_no"]
+        if self.postgres:
+            arrays = [
+                np.array([kind] * len(rows), dtype=object),
+                np.array([key for _row, key in rows] + [None], dtype=object)[:-1],
+                np.array([row for row, _key in rows], dtype=np.int64),
+            ]
+            _copy_columns(self.db, self.name("rejected"), names, arrays, free_text={"key"})
+        else:
+            copy_rows(self.name("rejected"), names, ((kind, key, row) for row, key in rows))
 
     # --- whole-file checks ----------------------------------------------------
     def _reject(self, kind: str, rows: list[tuple[int, str | None]]) -> None:
         """Move rows (row number, key) found bad in SQL out of the staging table."""
         if not rows:
             return
-        copy_rows(self.name("rejected"), ["kind", "key", "row_no"], ((kind, key, row) for row, key in rows))
+        self._copy_rejected(kind, rows)
+        numbers = [row for row, _key in rows]
         self._execute(
-            f"DELETE FROM {self.name(kind)} WHERE row_no IN "
+            f"DELETE FROM {self.name(kind)} WHERE row_no BETWEEN %(low)s AND %(high)s AND row_no IN "
             f"(SELECT row_no FROM {self.name('rejected')} WHERE kind = %(kind)s)",
-            {"kind": kind},
+            {"kind": kind, "low": min(numbers), "high": max(numbers)},
         )
         self.staged[kind] -= len(rows)
 
@@ -376,12 +397,18 @@ class Staging:
         self._reject(kind, reject)
         return errors
 
-    def check_references(self, kind: str, headers: dict[str, str], labels: dict[str, str]) -> list[RowError]:
+    def check_references(
+        self, kind: str, headers: dict[str, str], labels: dict[str, str], rows: tuple[int, int] | None = None
+    ) -> list[RowError]:
         """A vehicle's owner, a visit's vehicle and customer: in this import or stored, and not a rejected row.
 
         A row whose reference is a rejected row of another file is rejected with it ("depends on").
+        ``rows`` (first, last row number) limits the check to one chunk.
         """
         stage, rejected = self.name(kind), self.name("rejected")
+        in_range, bounds = "", {}
+        if rows is not None:
+            in_range, bounds = "AND s.row_no BETWEEN %(low)s AND %(high)s", {"low": rows[0], "high": rows[1]}
         references = {
             VEHICLES: [("owner_customer_no", "owner_customer_no", CUSTOMERS)],
             VISITS: [("vin", "vin", VEHICLES), ("customer_no", "customer_no", CUSTOMERS)],
@@ -395,8 +422,9 @@ class Staging:
             for row_no, value, key, parent_row in self._fetch(
                 f"""SELECT s.row_no, s.{column}, s.{own}, MIN(r.row_no) FROM {stage} s
                     JOIN {rejected} r ON r.kind = %(parent)s AND r.key = s.{column}
+                    WHERE TRUE {in_range}
                     GROUP BY s.row_no, s.{column}, s.{own}""",
-                {"parent": parent},
+                {"parent": parent, **bounds},
             ):
                 keys[row_no] = key
                 reason = _("Depends on row %(row)s of the %(file)s file, which was rejected.") % {
@@ -415,35 +443,23 @@ class Staging:
             )
             for row_no, value, key in self._fetch(
                 f"""SELECT s.row_no, s.{column}, s.{own} FROM {stage} s
-                    WHERE s.{column} IS NOT NULL
+                    WHERE s.{column} IS NOT NULL {in_range}
                     AND NOT EXISTS (SELECT 1 FROM {_table(parent_table)} t
                                     WHERE t.dealership_id = %(d)s AND t.{parent_key} = s.{column})
                     {in_import}
                     AND NOT EXISTS (SELECT 1 FROM {rejected} r WHERE r.kind = %(parent)s AND r.key = s.{column})
                 """,
-                {"parent": parent},
+                {"parent": parent, **bounds},
             ):
                 keys[row_no] = key
                 errors.setdefault(row_no, RowError(kind, row_no, header, value, missing))
-        if kind == VISITS:
-            # A blank closed_at keeps the stored one, which must not fall before the new opened date.
-            for row_no, value, key, closed in self._fetch(
-                f"""SELECT s.row_no, s.opened_on, s.ro_number, t.closed_on FROM {stage} s
-                    JOIN {_table(ServiceVisit)} t ON t.dealership_id = %(d)s AND t.ro_number = s.ro_number
-                    WHERE s.closed_on IS NULL AND t.closed_on IS NOT NULL AND t.closed_on < s.opened_on"""
-            ):
-                keys[row_no] = key
-                reason = _("Opened after the stored closed date %(closed)s: give closed_at too.") % {"closed": closed}
-                errors.setdefault(
-                    row_no, RowError(kind, row_no, headers.get("opened_at", "opened_at"), str(value), reason)
-                )
         self._reject(kind, [(row, keys[row]) for row in errors])
         return sorted(errors.values(), key=lambda e: e.row)
 
     # --- writing --------------------------------------------------------------
     def _insert(self, model, values: dict[str, str], source: str, extra: dict | None = None) -> int:
         """INSERT INTO model's table every column: ``values`` gives SQL for some, the model's defaults fill the rest."""
-        qn = connection.ops.quote_name
+        qn = self.db.ops.quote_name
         columns, expressions, params = [], [], dict(extra or {})
         for field in model._meta.concrete_fields:
             if field.primary_key:
@@ -453,7 +469,7 @@ class Staging:
                 expressions.append(values[field.column])
             else:
                 key = f"default_{field.column}"
-                params[key] = field.get_db_prep_save(field.get_default(), connection)
+                params[key] = field.get_db_prep_save(field.get_default(), self.db)
                 expressions.append(f"%({key})s")
         sql = f"INSERT INTO {qn(_table(model))} ({', '.join(columns)}) SELECT {', '.join(expressions)} {source}"
         return self._execute(sql, params)
@@ -470,7 +486,7 @@ class Staging:
 
     def _default(self, model, name: str):
         field = model._meta.get_field(name)
-        return field.get_db_prep_save(field.get_default(), connection)
+        return field.get_db_prep_save(field.get_default(), self.db)
 
     def _upsert(self, model, *, assignments: dict[str, str], source: str, where: str, params=None) -> int:
         """UPDATE the stored rows joined in ``source`` whose values actually change; returns how many."""
@@ -629,134 +645,3 @@ class Staging:
             {"source": MileageReading.Source.IMPORT},
         )
         return created, updated
-
-    def write_visits(self) -> tuple[int, int]:
-        """Upsert repair orders: the DMS's dates and amounts win, a blank keeps the stored value. (created, updated)."""
-        stage, table, vehicles, customers = (
-            self.name(VISITS),
-            _table(ServiceVisit),
-            _table(Vehicle),
-            _table(Customer),
-        )
-        readings = _table(MileageReading)
-        joined = (
-            f"{stage} AS s JOIN {vehicles} AS v ON v.dealership_id = %(d)s AND v.vin = s.vin "
-            f"LEFT JOIN {customers} AS c ON c.dealership_id = %(d)s AND c.customer_no = s.customer_no"
-        )
-        updated = self._upsert(
-            ServiceVisit,
-            assignments={
-                "vehicle_id": "v.id",
-                "customer_id": "COALESCE(c.id, t.customer_id)",
-                "opened_on": "s.opened_on",
-                "closed_on": "COALESCE(s.closed_on, t.closed_on)",
-                "mileage_km": "COALESCE(s.mileage_km, t.mileage_km)",
-                "visit_type": "s.visit_type",
-                "labor_amount": "COALESCE(s.labor_amount, t.labor_amount)",
-                "parts_amount": "COALESCE(s.parts_amount, t.parts_amount)",
-                "total_amount": "s.total_amount",
-                "payer": "COALESCE(s.payer, t.payer)",
-                "advisor_name": "COALESCE(s.advisor_name, t.advisor_name)",
-                "advisor_id": "CASE WHEN s.advisor_name IS NULL THEN t.advisor_id ELSE s.advisor_id END",
-                "campaign_code": "COALESCE(s.campaign_code, t.campaign_code)",
-            },
-            source=joined,
-            where="t.dealership_id = %(d)s AND t.ro_number = s.ro_number",
-        )
-        loading = contextlib.nullcontext()
-        tables = self._bulk_tables(stage, table)
-        if tables:
-            locks = self._visit_locks(stage, vehicles_held=vehicles in tables)
-            loading = bulkload.bulk_load([*tables, readings], lock_statements=locks)
-        with loading:
-            created = self._insert_visits(stage, table, joined)
-            self._visit_mileage(stage, vehicles, readings)
-        return created, updated
-
-    def _bulk_tables(self, stage: str, table: str) -> list[str]:
-        """The tables to load in bulk (see ``bulkload``): none, or the visits and maybe the vehicles tables."""
-        if not self.postgres or self.dry_run or self.staged[VISITS] < bulkload.min_rows():
-            return []
-        (new_rows,) = self._fetch(
-            f"""SELECT COUNT(*) FROM {stage} AS s WHERE NOT EXISTS (
-                SELECT 1 FROM {table} AS t WHERE t.dealership_id = %(d)s AND t.ro_number = s.ro_number)"""
-        )[0]
-        if not bulkload.worth_it(table, new_rows):
-            return []
-        # Raising the odometer of most vehicles is an update of most of the vehicles table: bulk-load it too.
-        vehicles = _table(Vehicle)
-        return [table, vehicles] if bulkload.worth_it(vehicles, new_rows, share=1.0) else [table]
-
-    def _visit_locks(self, stage: str, *, vehicles_held: bool) -> list[tuple[str, dict]]:
-        """Lock every row the new visits reference, as their foreign-key triggers would (see ``bulkload``).
-
-        Vehicles need no row locks when the bulk load holds their whole table.
-        """
-        vehicles, customers = _table(Vehicle), _table(Customer)
-        locked = "SELECT COUNT(*) FROM ({select} FOR KEY SHARE OF x) AS locked"
-        selects = [
-            f"SELECT x.id FROM {_table(Dealership)} x WHERE x.id = %(d)s",
-            f"""SELECT x.id FROM {customers} x WHERE x.dealership_id = %(d)s
-                AND x.customer_no IN (SELECT s.customer_no FROM {stage} s)""",
-            f"""SELECT x.id FROM {customers} x WHERE x.id IN (
-                SELECT v.owner_id FROM {vehicles} v JOIN {stage} s ON v.dealership_id = %(d)s AND v.vin = s.vin)""",
-            f"SELECT x.id FROM {_table(User)} x WHERE x.id IN (SELECT s.advisor_id FROM {stage} s)",
-        ]
-        if not vehicles_held:
-            selects.append(
-                f"""SELECT x.id FROM {vehicles} x WHERE x.dealership_id = %(d)s
-                    AND x.vin IN (SELECT s.vin FROM {stage} s)"""
-            )
-        return [(locked.format(select=select), self.params) for select in selects]
-
-    def _insert_visits(self, stage: str, table: str, joined: str) -> int:
-        defaults = {
-            "default_labor": self._default(ServiceVisit, "labor_amount"),
-            "default_parts": self._default(ServiceVisit, "parts_amount"),
-            "default_payer": self._default(ServiceVisit, "payer"),
-        }
-        created = self._insert(
-            ServiceVisit,
-            {
-                "dealership_id": "%(d)s",
-                "ro_number": "s.ro_number",
-                "vehicle_id": "v.id",
-                "customer_id": "COALESCE(c.id, v.owner_id)",
-                "opened_on": "s.opened_on",
-                "closed_on": "s.closed_on",
-                "mileage_km": "s.mileage_km",
-                "visit_type": "s.visit_type",
-                "labor_amount": "COALESCE(s.labor_amount, %(default_labor)s)",
-                "parts_amount": "COALESCE(s.parts_amount, %(default_parts)s)",
-                "total_amount": "s.total_amount",
-                "payer": "COALESCE(s.payer, %(default_payer)s)",
-                "advisor_name": "COALESCE(s.advisor_name, '')",
-                "advisor_id": "s.advisor_id",
-                "campaign_code": "COALESCE(s.campaign_code, '')",
-                "created_at": "%(now)s",
-                "updated_at": "%(now)s",
-            },
-            f"""FROM {joined} WHERE NOT EXISTS (
-                SELECT 1 FROM {table} AS t WHERE t.dealership_id = %(d)s AND t.ro_number = s.ro_number)""",
-            defaults,
-        )
-        self._grew(ServiceVisit, created)
-        return created
-
-    def _visit_mileage(self, stage: str, vehicles: str, readings: str) -> None:
-        """The vehicle's odometer follows its highest visit mileage; each visit's mileage is a reading."""
-        self._execute(
-            f"""UPDATE {vehicles} AS t SET mileage_km = m.km, updated_at = %(now)s
-                FROM (SELECT s.vin AS vin, MAX(s.mileage_km) AS km FROM {stage} AS s
-                      WHERE s.mileage_km IS NOT NULL GROUP BY s.vin) AS m
-                WHERE t.dealership_id = %(d)s AND t.vin = m.vin AND (t.mileage_km IS NULL OR t.mileage_km < m.km)"""
-        )
-        self._execute(
-            f"""INSERT INTO {readings} (vehicle_id, read_on, mileage_km, source)
-                SELECT DISTINCT v.id, s.opened_on, s.mileage_km, %(source)s FROM {stage} AS s
-                JOIN {vehicles} AS v ON v.dealership_id = %(d)s AND v.vin = s.vin
-                WHERE s.mileage_km IS NOT NULL AND NOT EXISTS (
-                    SELECT 1 FROM {readings} AS m
-                    WHERE m.vehicle_id = v.id AND m.read_on = s.opened_on AND m.mileage_km = s.mileage_km)""",
-            {"source": MileageReading.Source.VISIT},
-        )
