@@ -126,6 +126,18 @@ class BulkLoad:
             "bulk load into %s: %d indexes dropped, triggers off: %s", tables, len(self.dropped), self.triggers_off
         )
 
+    def lock_tables(self, tables: list[str]) -> bool:
+        """Hold ``tables`` in SHARE mode until commit (readable, not writable by others); False if not at once."""
+        if not self.triggers_off:
+            return True
+        qn = self.db.ops.quote_name
+        with self.db.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        held = self._attempt(f"LOCK TABLE {', '.join(qn(t) for t in tables)} IN SHARE MODE")
+        with self.db.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+        return held
+
     def lock(self, statements: list[tuple[str, dict]]) -> None:
         """Lock the rows the next insert refers to (only needed, and only run, with the triggers off)."""
         if not self.triggers_off:

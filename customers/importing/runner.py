@@ -14,9 +14,9 @@ from dealercrm.core.exceptions import ApplicationError
 from .bulkload import hash_joins
 from .reader import DmsFile, FileProblem, _source_name
 from .report import FileReport, ImportResult, RowError, rejects_csv
-from .schema import CUSTOMERS, KIND_LABELS, KINDS, SCHEMAS, VISITS
+from .schema import CUSTOMERS, KIND_LABELS, KINDS, SCHEMAS, VEHICLES, VISITS
 from .validate import ChunkChecker
-from .visits import VisitLoader
+from .visits import write_visits
 from .writer import Staging
 
 logger = logging.getLogger(__name__)
@@ -113,10 +113,7 @@ def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, act
                 report = result.files[kind]
                 checker = ChunkChecker(dms_file.schema, dms_file.columns)
                 try:
-                    if kind == VISITS:
-                        _load_visits(stage, dms_file, checker, result, report, labels, may_write)
-                    else:
-                        _load_file(stage, dms_file, checker, result, report, labels, may_write)
+                    _load_file(stage, dms_file, checker, result, report, labels, may_write)
                 except FileProblem as problem:
                     problem.kind = kind
                     raise
@@ -143,30 +140,25 @@ def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, act
 
 
 def _load_file(stage, dms_file, checker, result, report, labels, may_write) -> None:
-    """Customers or vehicles: stage every chunk, check the whole file, then write it in a few statements."""
+    """Stage every chunk, check the whole file, then write it in a few statements."""
     kind, key = dms_file.schema.kind, dms_file.schema.key
-    for first_row, frame in dms_file.chunks():
-        checked = checker.check(first_row, frame)
-        report.rows += int((~checked.blank).sum())
-        result.errors.extend(checked.errors)
-        stage.add(kind, checked, key)
+    with stage.copying() as add:
+        for first_row, frame in dms_file.chunks():
+            checked = checker.check(first_row, frame)
+            report.rows += int((~checked.blank).sum())
+            result.errors.extend(checked.errors)
+            add(kind, checked, key)
     with hash_joins(stage.db, stage.staged[kind] >= LARGE_BATCH):
         result.errors.extend(stage.check_duplicates(kind, dms_file.columns[key]))
         result.errors.extend(stage.check_references(kind, dms_file.columns, labels))
         if may_write():
-            writer = stage.write_customers if kind == CUSTOMERS else stage.write_vehicles
+            writer = {
+                CUSTOMERS: stage.write_customers,
+                VEHICLES: stage.write_vehicles,
+                VISITS: lambda: write_visits(stage),
+            }[kind]
             report.created, report.updated = writer()
             report.unchanged = stage.staged[kind] - report.created - report.updated
-
-
-def _load_visits(stage, dms_file, checker, result, report, labels, may_write) -> None:
-    """Repair orders: staged, checked and inserted chunk by chunk (see ``visits.py``), updated at the end."""
-    loader = VisitLoader(stage, headers=dms_file.columns, labels=labels, approx_rows=dms_file.approx_rows)
-    loader.load(dms_file, checker, result, report)
-    result.errors.extend(loader.finish_checks(skip_invalid=result.skip_invalid))
-    if may_write():
-        report.created, report.updated = loader.finish_writes()
-        report.unchanged = stage.staged[VISITS] - report.created - report.updated
 
 
 def _rejects(errors: list[RowError], opened: dict[str, DmsFile]) -> dict[str, bytes]:

@@ -18,9 +18,11 @@ Both statements are plain SQL understood by PostgreSQL and SQLite ≥ 3.39
 Imports of one dealership are serialised by an advisory lock on PostgreSQL.
 """
 
+import contextlib
 import io
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from datetime import time as clock
 from zoneinfo import ZoneInfo
@@ -240,21 +242,11 @@ class Staging:
                     + [f"{name} {model._meta.get_field(field).db_type(self.db)}" for name, model, field in columns]
                 )
             self._execute(temp.format(name=self.name(kind), columns=spec))
-        if VISITS in kinds:
-            # The visits are staged and written chunk by chunk: the rows of a chunk are found by row number,
-            # and the new ones (not yet on file) are listed here.
-            self._execute(f"DROP TABLE IF EXISTS {self.name('new')}")
-            self._execute(temp.format(name=self.name("new"), columns="row_no integer NOT NULL"))
-            self._execute(f"CREATE INDEX {self.name(VISITS)}_row ON {self.name(VISITS)} (row_no)")
-            if not self.postgres:
-                self._execute(f"CREATE INDEX {self.name(VISITS)}_key ON {self.name(VISITS)} (ro_number)")
-                self._execute(f"CREATE INDEX {self.name('rejected')}_key ON {self.name('rejected')} (kind, key)")
-                self.indexed.update({VISITS, "rejected"})
 
     def end(self) -> None:
         """Drop the staging tables (PostgreSQL drops them at commit by itself)."""
         if not self.postgres:
-            for kind in [*_STAGE_COLUMNS, "rejected", "new"]:
+            for kind in [*_STAGE_COLUMNS, "rejected"]:
                 self._execute(f"DROP TABLE IF EXISTS {self.name(kind)}")
 
     def _index(self, kind: str) -> None:
@@ -347,6 +339,31 @@ class Staging:
         else:
             copy_rows(self.name("rejected"), names, ((kind, key, row) for row, key in rows))
 
+    @contextlib.contextmanager
+    def copying(self):
+        """``add`` chunks through this: on PostgreSQL each chunk's COPY runs in a worker thread (on the
+        import's own connection) while the main thread reads and checks the next chunk."""
+        if not self.postgres:
+            yield self.add
+            return
+        self.advisor_ids()  # its query runs here, before the connection is lent to the worker
+        self.db.inc_thread_sharing()
+        pending = None
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dms-copy") as pool:
+
+                def add(kind: str, chunk: CheckedChunk, rejected_key_column: str) -> None:
+                    nonlocal pending
+                    if pending is not None:
+                        pending.result()
+                    pending = pool.submit(self.add, kind, chunk, rejected_key_column)
+
+                yield add
+                if pending is not None:
+                    pending.result()
+        finally:
+            self.db.dec_thread_sharing()
+
     # --- whole-file checks ----------------------------------------------------
     def _reject(self, kind: str, rows: list[tuple[int, str | None]]) -> None:
         """Move rows (row number, key) found bad in SQL out of the staging table."""
@@ -365,15 +382,14 @@ class Staging:
         """Rows whose key appears more than once in the file: every one of them is rejected."""
         key, stage, rejected = _KEYS[kind], self.name(kind), self.name("rejected")
         self._index(kind)
+        keys = f"""SELECT {key} AS key, row_no, 1 AS staged FROM {stage}
+                   UNION ALL SELECT key, row_no, 0 FROM {rejected} WHERE kind = %(kind)s AND key IS NOT NULL"""
+        repeated = f"SELECT k.key FROM ({keys}) AS k GROUP BY k.key HAVING COUNT(*) > 1"
+        if not self._fetch(f"{repeated} LIMIT 1", {"kind": kind}):
+            return []  # the usual case, in one pass
         rows = self._fetch(
-            f"""
-            WITH k AS (
-                SELECT {key} AS key, row_no, 1 AS staged FROM {stage}
-                UNION ALL
-                SELECT key, row_no, 0 FROM {rejected} WHERE kind = %(kind)s AND key IS NOT NULL
-            ), d AS (SELECT key FROM k GROUP BY key HAVING COUNT(*) > 1)
-            SELECT k.key, k.row_no, k.staged FROM k JOIN d ON d.key = k.key ORDER BY k.key, k.row_no
-            """,
+            f"""SELECT k.key, k.row_no, k.staged FROM ({keys}) AS k
+                WHERE k.key IN ({repeated}) ORDER BY k.key, k.row_no""",
             {"kind": kind},
         )
         by_key: dict[str, list[int]] = {}
@@ -453,6 +469,19 @@ class Staging:
             ):
                 keys[row_no] = key
                 errors.setdefault(row_no, RowError(kind, row_no, header, value, missing))
+        if kind == VISITS:
+            # A blank closed_at keeps the stored one, which must not fall before the new opened date.
+            for row_no, value, key, closed in self._fetch(
+                f"""SELECT s.row_no, s.opened_on, s.ro_number, t.closed_on FROM {stage} s
+                    JOIN {_table(ServiceVisit)} t ON t.dealership_id = %(d)s AND t.ro_number = s.ro_number
+                    WHERE s.closed_on IS NULL AND t.closed_on IS NOT NULL AND t.closed_on < s.opened_on {in_range}""",
+                bounds,
+            ):
+                keys[row_no] = key
+                reason = _("Opened after the stored closed date %(closed)s: give closed_at too.") % {"closed": closed}
+                errors.setdefault(
+                    row_no, RowError(kind, row_no, headers.get("opened_at", "opened_at"), str(value), reason)
+                )
         self._reject(kind, [(row, keys[row]) for row in errors])
         return sorted(errors.values(), key=lambda e: e.row)
 

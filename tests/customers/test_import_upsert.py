@@ -71,7 +71,8 @@ def test_first_import_creates_and_reimport_changes_nothing(dealership, tmp_path,
     assert ConsentEvent.objects.filter(channel="dms", granted=True, recorded_by=as_manager).count() == 3
     assert VehicleOwnership.objects.filter(ended_on__isnull=True).count() == 3
     assert MileageReading.objects.filter(source="import", mileage_km=35000).count() == 3
-    assert set(Vehicle.objects.values_list("mileage_km", flat=True)) == {36000}
+    assert set(Vehicle.objects.values_list("mileage_km", flat=True)) == {35000}
+    assert set(ServiceVisit.objects.values_list("mileage_km", flat=True)) == {36000}
     visit = ServiceVisit.objects.get(ro_number="RO000001")
     assert (visit.advisor_name, visit.advisor.username) == ("王顾问", "sa.wang")
     before = _snapshot()
