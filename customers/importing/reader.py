@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from .schema import FileSchema
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000
 _DECODE_BLOCK = 4 * 1024 * 1024
 _XLSX_MAGIC = b"PK\x03\x04"
 

@@ -54,7 +54,8 @@ class FileSchema:
 
 def _spellings(codes: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
     """Codes are accepted in any case, plus the Chinese (and other) spellings in ``extra``."""
-    return {**{code.lower(): code for code in codes}, **{k.lower(): v for k, v in extra.items()}}
+    # Plain str values (not the TextChoices members): they are written to the database as they are.
+    return {**{str(code).lower(): str(code) for code in codes}, **{k.lower(): str(v) for k, v in extra.items()}}
 
 
 GENDERS = _spellings(

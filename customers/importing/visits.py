@@ -84,8 +84,8 @@ def write_visits(stage: Staging) -> tuple[int, int]:
             "default_payer": stage._default(ServiceVisit, "payer"),
         },
     )
+    stage._grew(ServiceVisit, created)  # before the rebuild: PostgreSQL sizes parallel index builds by it
     bulk.finish()
-    stage._grew(ServiceVisit, created)
     return created, updated
 
 
