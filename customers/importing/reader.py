@@ -34,7 +34,7 @@ class FileProblem(Exception):
         self.row = row
 
 
-def _source_name(source) -> str:
+def source_name(source) -> str:
     if isinstance(source, str | os.PathLike):
         return Path(source).name
     return Path(getattr(source, "name", "") or "upload").name
@@ -100,7 +100,7 @@ class DmsFile:
 
     @classmethod
     def open(cls, schema: FileSchema, source) -> "DmsFile":
-        dms_file = cls(schema=schema, source=source, name=_source_name(source))
+        dms_file = cls(schema=schema, source=source, name=source_name(source))
         handle, owned = _open_binary(source)
         try:
             magic = handle.read(4)

@@ -12,7 +12,7 @@ from customers.services import customers_flag_duplicate_phones
 from dealercrm.core.exceptions import ApplicationError
 
 from .bulkload import hash_joins
-from .reader import DmsFile, FileProblem, _source_name
+from .reader import DmsFile, FileProblem, source_name
 from .report import FileReport, ImportResult, RowError, rejects_csv
 from .schema import CUSTOMERS, KIND_LABELS, KINDS, SCHEMAS, VEHICLES, VISITS
 from .validate import ChunkChecker
@@ -67,7 +67,7 @@ def run_import(
     for kind in KINDS:
         if kind not in files:
             continue
-        report = result.files[kind] = FileReport(kind=kind, name=_source_name(files[kind]))
+        report = result.files[kind] = FileReport(kind=kind, name=source_name(files[kind]))
         try:
             opened[kind] = DmsFile.open(SCHEMAS[kind], files[kind])
         except FileProblem as problem:

@@ -179,3 +179,12 @@ def test_an_excel_upload_is_checked_like_a_csv(client_for, as_manager):
 
     assert response.context["result"].files["customers"].format == "xlsx"
     assert response.context["result"].files["customers"].created == 1
+
+
+def test_a_file_over_the_upload_limit_is_refused(client_for, as_manager, settings):
+    settings.DMS_IMPORT_MAX_UPLOAD_MB = 0
+
+    response = client_for(as_manager).post(URL, _three_files())
+
+    assert "larger than 0 MB" in response.content.decode()
+    assert not ImportRun.objects.exists()
