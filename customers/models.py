@@ -71,8 +71,9 @@ class Payer(models.TextChoices):
 
 
 class Customer(models.Model):
+    # Indexed by the composite indexes and unique constraints that lead with it (as below for the others).
     dealership = models.ForeignKey(
-        Dealership, on_delete=models.PROTECT, related_name="customers", verbose_name=_("dealership")
+        Dealership, on_delete=models.PROTECT, related_name="customers", verbose_name=_("dealership"), db_index=False
     )
     customer_no = models.CharField(_("customer number"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
@@ -144,7 +145,7 @@ class ConsentEvent(models.Model):
 
 class Vehicle(models.Model):
     dealership = models.ForeignKey(
-        Dealership, on_delete=models.PROTECT, related_name="vehicles", verbose_name=_("dealership")
+        Dealership, on_delete=models.PROTECT, related_name="vehicles", verbose_name=_("dealership"), db_index=False
     )
     vin = models.CharField(_("VIN"), max_length=17, validators=[validate_vin])
     plate = models.CharField(_("plate"), max_length=8, blank=True, validators=[validate_plate])
@@ -229,11 +230,15 @@ class ServiceVisit(models.Model):
     """A repair order (工单), dated by its opened date."""
 
     dealership = models.ForeignKey(
-        Dealership, on_delete=models.PROTECT, related_name="visits", verbose_name=_("dealership")
+        Dealership, on_delete=models.PROTECT, related_name="visits", verbose_name=_("dealership"), db_index=False
     )
     ro_number = models.CharField(_("RO number"), max_length=32)
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="visits", verbose_name=_("vehicle"))
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="visits", verbose_name=_("customer"))
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.PROTECT, related_name="visits", verbose_name=_("vehicle"), db_index=False
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="visits", verbose_name=_("customer"), db_index=False
+    )
     opened_on = models.DateField(_("opened"))
     closed_on = models.DateField(_("closed"), null=True, blank=True)
     mileage_km = models.PositiveIntegerField(_("mileage (km)"), null=True, blank=True)
@@ -297,7 +302,7 @@ class Appointment(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     dealership = models.ForeignKey(
-        Dealership, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("dealership")
+        Dealership, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("dealership"), db_index=False
     )
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="appointments", verbose_name=_("customer")
