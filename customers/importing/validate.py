@@ -39,9 +39,10 @@ _NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _GROUPED_RE = re.compile(r"-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 _MAX_MONEY_DIGITS = 10  # DecimalField(max_digits=12, decimal_places=2)
 _CACHE_LIMIT = 500_000
-# Fast paths: a cell already in canonical form is accepted as written, in one C-level pass over the column.
-_MONEY_OK = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,2})?").fullmatch
-_INT_OK = re.compile(r"[0-9]{1,9}").fullmatch
+# Fast paths: a cell already in canonical form is accepted as written, in one vectorised pass over the
+# column (``Series.str.fullmatch``, run by pyarrow's compute kernels on pandas' Arrow-backed strings).
+_MONEY_OK = r"[0-9]{1,10}(?:\.[0-9]{1,2})?"
+_INT_OK = r"[0-9]{1,9}"
 
 # The VIN check digit, vectorised (same tables as customers.validators.vin_check_digit).
 _VIN_CODES = np.full(256, -1, dtype=np.int64)
@@ -208,15 +209,6 @@ def normalize_key(kind: str, values: np.ndarray) -> np.ndarray:
     return keys[codes]
 
 
-def _map(function, values: np.ndarray) -> np.ndarray:
-    """``function`` applied to each element, in a C loop (``numpy.frompyfunc``)."""
-    return np.frompyfunc(function, 1, 1)(values) if len(values) else np.empty(0, dtype=object)
-
-
-def _strip_all(values: np.ndarray) -> np.ndarray:
-    return _map(str.strip, values).astype(object)
-
-
 @dataclass
 class CheckedChunk:
     first_row: int
@@ -241,17 +233,20 @@ class ChunkChecker:
         self._converters = {c.name: CONVERTERS[c.kind](c) for c in self.columns}
         self._caches: dict[str, dict] = {c.name: {} for c in self.columns if c.kind in _CACHED_KINDS}
 
-    def _convert_column(self, column: Column, raw: np.ndarray):
-        """(values, reasons, blank) for every row; values are None where blank or bad, reasons None where fine."""
+    def _convert_column(self, column: Column, cells: pd.Series, raw: np.ndarray):
+        """(values, reasons, blank) for every row; values are None where blank or bad, reasons None where fine.
+
+        ``cells`` is the column as text ("" where empty), ``raw`` the same as a numpy array of ``str``.
+        """
         n = len(raw)
         values = np.full(n, None, dtype=object)
         reasons = np.full(n, None, dtype=object)
         blank = np.zeros(n, dtype=bool)
         if column.kind == "text":
-            stripped = _strip_all(raw)
-            lengths = np.fromiter(map(len, stripped), dtype=np.int64, count=n)
+            stripped = cells.str.strip()
+            lengths = stripped.str.len().to_numpy(dtype=np.int64, copy=True)
             blank = lengths == 0
-            values = stripped
+            values = stripped.to_numpy(dtype=object, copy=True)
             values[blank] = None
             if column.max_length and (too_long := lengths > column.max_length).any():
                 values[too_long] = None
@@ -261,7 +256,7 @@ class ChunkChecker:
         fast = {"money": _MONEY_OK, "int": _INT_OK}.get(column.kind)
         if fast is not None:
             # Cells already in canonical form are taken as written; the others get the full treatment.
-            ok = np.fromiter(map(bool, map(fast, raw)), dtype=bool, count=n)
+            ok = cells.str.fullmatch(fast).to_numpy(dtype=bool, copy=True)
             if column.kind == "int" and ok.any():
                 numbers = raw[ok].astype(np.int64)
                 low = column.min_value if column.min_value is not None else -(2**62)
@@ -289,7 +284,9 @@ class ChunkChecker:
         """The converted value, a ``_Bad`` reason, or "" (blank) for each distinct cell."""
         convert = self._converters[column.name]
         if column.kind == "vin":
-            normalised = [normalize_vin(u) for u in uniques]
+            # Upper-casing in pyarrow may differ from Python's beyond ASCII, but such a VIN is invalid anyway
+            # and then converted (with its reason) one by one below.
+            normalised = pd.Series(uniques, dtype=str).str.strip().str.upper().tolist()
             good = vins_valid(normalised)
             return [
                 v if ok else (convert(u) if u.strip() else "")
@@ -313,9 +310,10 @@ class ChunkChecker:
         row_no = np.arange(first_row, first_row + n, dtype=np.int64)
         values, reasons, blanks, raw = {}, {}, {}, {}
         for column in self.columns:
-            raw[column.name] = frame[column.name].to_numpy(dtype=object, na_value="")
+            cells = frame[column.name].fillna("").astype(str)
+            raw[column.name] = cells.to_numpy(dtype=object)
             values[column.name], reasons[column.name], blanks[column.name] = self._convert_column(
-                column, raw[column.name]
+                column, cells, raw[column.name]
             )
         blank_row = np.logical_and.reduce([blanks[c.name] for c in self.columns]) if self.columns else np.ones(n, bool)
         required_reason = _("Required: this cell must not be empty.")

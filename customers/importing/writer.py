@@ -176,6 +176,9 @@ def _copy_columns(db, table: str, names: list[str], arrays: list[np.ndarray], *,
     return n
 
 
+IMPORT_WORK_MEM = "64MB"
+
+
 class Staging:
     """The staging tables of one import, inside the import's transaction."""
 
@@ -228,6 +231,9 @@ class Staging:
         """Take the dealership's import lock and create the staging tables for ``kinds``."""
         if self.postgres:
             self._execute("SELECT pg_advisory_xact_lock(%(ns)s, %(d)s)", {"ns": _LOCK_NAMESPACE})
+            # The joins and groupings over a million staged rows hash in memory instead of spilling
+            # to disk in many batches (the server's default is 4 MB); for this transaction only.
+            self._execute(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
         temp = "CREATE TEMP TABLE {name} ({columns})" + (" ON COMMIT DROP" if self.postgres else "")
         self.tables = set(kinds)
         tables = {kind: _STAGE_COLUMNS[kind] for kind in kinds}

@@ -159,6 +159,44 @@ def test_extra_columns_are_ignored_and_blank_lines_keep_row_numbers(dealership, 
     assert result.files["customers"].rows == 2
 
 
+def test_a_short_row_is_read_with_blank_cells_and_keeps_its_row_number(dealership, tmp_path):
+    # Given a UTF-8 file (read by pyarrow) whose row 3 stops before its phone cell
+    content = "客户编号,姓名,手机号\r\nC1,张三,13900000001\r\nC2,李四\r\nC3,王五,12345\r\n"
+    path = tmp_path / "c.csv"
+    path.write_text(content, encoding="utf-8")
+
+    result = run_import(dealership=dealership, files={"customers": path})
+
+    # Then, as for a GBK file, the missing cell is a blank required cell on row 3, and row 4 keeps its number
+    assert [(e.row, e.column) for e in result.errors] == [(3, "手机号"), (4, "手机号")]
+    assert not Customer.objects.filter(dealership=dealership).exists()
+
+
+@pytest.mark.parametrize("rows_per_chunk", [1, 2, 3, 50])
+def test_chunks_number_rows_the_same_whichever_reader_and_chunk_size(tmp_path, rows_per_chunk):
+    from customers.importing.reader import DmsFile
+    from customers.importing.schema import SCHEMAS
+
+    lines = ["客户编号,姓名,手机号"] + [f"C{i},客户{i},1390000{i:04d}" for i in range(7)]
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+
+    def read(path):
+        dms_file = DmsFile.open(SCHEMAS["customers"], path)
+        return dms_file, [
+            (first + i, row.customer_no, row.name)
+            for first, frame in dms_file.chunks(rows=rows_per_chunk)
+            for i, row in enumerate(frame.itertuples())
+        ]
+
+    arrow_file, by_arrow = read(utf8)
+    pandas_file, by_pandas = read(gbk)
+    assert arrow_file._arrow_reads() and not pandas_file._arrow_reads()
+    assert by_arrow == by_pandas == [(i + 2, f"C{i}", f"客户{i}") for i in range(7)]
+
+
 def test_a_missing_required_column_rejects_the_whole_import(dealership, tmp_path):
     path = tmp_path / "v.csv"
     path.write_text("vin,plate,model\r\n" + make_vin(1) + ",粤B12345,GL8\r\n", encoding="utf-8")
