@@ -39,6 +39,7 @@ from dealercrm.core.bulk import copy_rows
 from dealercrm.core.models import Dealership, Membership
 from dealercrm.core.roles import Role
 
+from .importing.bulkload import BulkLoad
 from .models import (
     ConsentEvent,
     Customer,
@@ -899,9 +900,18 @@ def _id_bases(tables: list[type[models.Model]]) -> dict[type[models.Model], int]
 
 
 def demo_write(data: DemoData, *, dealership: Dealership, advisor) -> dict[str, int]:
-    """Insert the generated frames for ``dealership`` (inside the caller's transaction)."""
+    """Insert the generated frames for ``dealership`` (inside the caller's transaction).
+
+    A large data set is bulk-loaded on PostgreSQL (see ``customers.importing.bulkload``): secondary
+    indexes built after the rows are in, foreign keys checked by one anti-join per key instead of a
+    trigger per row (the generated ids do not come from a join, so they are checked, not trusted).
+    """
     tables = [Customer, Vehicle, VehicleOwnership, ConsentEvent, ServiceVisit, MileageReading]
     base = _id_bases(tables)
+    bulk = BulkLoad(connection)
+    names = [m._meta.db_table for m in tables]
+    if bulk.worth_it(ServiceVisit._meta.db_table, len(data.visits)):
+        bulk.start(names)
     # rendered once: the CSV writer would otherwise format a datetime object on every row
     now = str(connection.ops.adapt_datetimefield_value(timezone.now()))
     d_id = dealership.pk
@@ -1023,6 +1033,8 @@ def demo_write(data: DemoData, *, dealership: Dealership, advisor) -> dict[str, 
             "source": _col(arr(r, "source")),
         },
     )
+    bulk.check_foreign_keys(names)
+    bulk.finish()
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), tables):
             cursor.execute(sql)

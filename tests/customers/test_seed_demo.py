@@ -1,6 +1,7 @@
 """seed_demo: the DEMO store, one account per role, and realistic, reproducible demo data."""
 
 import hashlib
+import logging
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -11,7 +12,7 @@ import pandas as pd
 import phonenumbers
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
@@ -212,6 +213,49 @@ def test_reset_spares_other_stores(seeded, dealership):
     assert ServiceVisit.objects.filter(pk=other_visit.pk).exists()
     assert Customer.objects.filter(dealership=dealership).count() == 1
     assert Vehicle.objects.filter(dealership=dealership).count() == 1
+
+
+@pytest.mark.postgres
+def test_a_bulk_loaded_seed_gives_the_same_rows_and_keeps_indexes_and_foreign_keys(db, settings, caplog):
+    def indexes() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename LIKE 'customers_%%'")
+            return {name for (name,) in cursor.fetchall()}
+
+    seed("--seed", "7")
+    ordinary, ordinary_indexes = fingerprint(), indexes()
+
+    # When the same data is seeded again in bulk-load mode (any size counts as large here)
+    settings.DMS_IMPORT_BULK_MIN_ROWS = 1
+    with caplog.at_level(logging.DEBUG, logger="customers.importing.bulkload"):
+        seed("--seed", "7", "--reset")
+    assert "indexes dropped, triggers off: True" in caplog.text
+
+    # Then the rows are the same, every index is back, and the foreign keys still hold
+    assert fingerprint() == ordinary
+    assert indexes() == ordinary_indexes
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone() == ("origin",)
+    visit = ServiceVisit.objects.filter(dealership__code=DEMO_CODE).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ServiceVisit.objects.filter(pk=visit.pk).update(vehicle_id=10**9)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pytest.mark.postgres
+def test_the_bulk_load_refuses_generated_rows_whose_foreign_key_points_nowhere(db):
+    from customers.importing.bulkload import BulkLoad
+
+    seed("--seed", "3")
+    table = ServiceVisit._meta.db_table
+    with pytest.raises(IntegrityError, match="vehicle_id"), transaction.atomic():
+        bulk = BulkLoad(connection)
+        bulk.start([table])
+        assert bulk.triggers_off  # the CI role is a superuser
+        ServiceVisit.objects.filter(pk=ServiceVisit.objects.first().pk).update(vehicle_id=10**9)
+        bulk.check_foreign_keys([table])
 
 
 def test_seeding_is_set_based_the_number_of_statements_does_not_grow_with_the_data(db):
