@@ -28,7 +28,7 @@ from .schema import FileSchema
 
 CHUNK_ROWS = 50_000
 _DECODE_BLOCK = 4 * 1024 * 1024
-_ARROW_BLOCK = 8 * 1024 * 1024
+_ARROW_BLOCK = 1024 * 1024
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # what ``read_csv(dtype=str)`` gives, pyarrow installed
 _XLSX_MAGIC = b"PK\x03\x04"
 
@@ -219,8 +219,9 @@ class DmsFile:
         handle, owned = _open_binary(self.source)
         try:
             done = 0
-            if self._arrow_reads():
-                done = yield from self._arrow_chunks(handle, rows, rename)
+            source = self._arrow_source(handle)
+            if source is not None:
+                done = yield from self._arrow_chunks(source, rows, rename)
                 if done is None:
                     return
                 handle.seek(0)  # an irregular row: pandas reads on from the first row not yet given
@@ -248,7 +249,22 @@ class DmsFile:
         repeated header names (pandas renames the second one)."""
         return self.encoding == "utf-8-sig" and not self.blank_lines and len(set(self.header)) == len(self.header)
 
-    def _arrow_chunks(self, handle, rows: int, rename: dict[str, str]):
+    def _arrow_source(self, handle):
+        """What pyarrow reads the file from itself (a path, or the bytes of an upload kept in memory), or None.
+
+        Never a Python file object: a pyarrow reader left open on one can crash the interpreter at exit.
+        """
+        if not self._arrow_reads():
+            return None
+        if isinstance(self.source, str | os.PathLike):
+            return os.fspath(self.source)
+        if hasattr(self.source, "temporary_file_path"):
+            return self.source.temporary_file_path()
+        if isinstance(handle, io.BytesIO):
+            return pa.BufferReader(handle.getvalue())
+        return None
+
+    def _arrow_chunks(self, source, rows: int, rename: dict[str, str]):
         """Chunks as pyarrow reads them; returns None at the end of the file, or the number of rows given so far
         when a row has fewer or more cells than the header (pyarrow would drop it; pandas fills a short row
         with blanks and refuses a long one, with its line number)."""
@@ -260,8 +276,8 @@ class DmsFile:
             return "skip"
 
         reader = pa_csv.open_csv(
-            handle,
-            read_options=pa_csv.ReadOptions(block_size=_ARROW_BLOCK, encoding="utf8"),
+            source,
+            read_options=pa_csv.ReadOptions(block_size=_ARROW_BLOCK, encoding="utf8", use_threads=False),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_irregular_row),
             convert_options=pa_csv.ConvertOptions(
                 include_columns=list(rename),
