@@ -19,7 +19,6 @@ Imports of one dealership are serialised by an advisory lock on PostgreSQL.
 """
 
 import contextlib
-import io
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +41,7 @@ from customers.models import (
     Vehicle,
     VehicleOwnership,
 )
-from dealercrm.core.bulk import copy_rows
+from dealercrm.core.bulk import copy_columns, copy_rows
 from dealercrm.core.models import User
 
 from .report import RowError
@@ -120,60 +119,6 @@ _FREE_TEXT = {
 
 def _table(model) -> str:
     return model._meta.db_table
-
-
-_TEXT_SPECIALS = ("\\", "\t", "\n", "\r")
-
-
-def _copy_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _copy_value(value) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, str):
-        return _copy_escape(value)
-    return str(value)
-
-
-def _copy_columns(db, table: str, names: list[str], arrays: list[np.ndarray], *, free_text: set[str]) -> int:
-    """PostgreSQL ``COPY … FROM STDIN`` (text format) of whole columns.
-
-    ``dealercrm.core.bulk.copy_rows`` formats row by row through the csv module;
-    here each column is formatted at once: checked values are written as they
-    are, NULL as ``\\N``, and only ``free_text`` columns (names, RO numbers…) are
-    searched for a tab, newline or backslash to escape. About three times faster
-    on the million-row visits file.
-    """
-    n = len(arrays[0]) if arrays else 0
-    if n == 0:
-        return 0
-    texts = []
-    for name, array in zip(names, arrays, strict=True):
-        if array.dtype != object:
-            texts.append(array.astype(str).tolist())
-            continue
-        null = pd.isna(array)
-        present = array[~null]
-        if name in free_text or set(map(type, present)) <= {str}:
-            column = array.copy()
-            joined = "\x00".join(present.tolist()) if name in free_text else ""
-            if any(special in joined for special in _TEXT_SPECIALS):
-                column[~null] = np.frompyfunc(_copy_escape, 1, 1)(present)
-            column[null] = "\\N"
-        else:
-            column = np.frompyfunc(_copy_value, 1, 1)(array)
-        texts.append(column.tolist())
-    data = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
-    started = time.perf_counter()
-    qn = db.ops.quote_name
-    with db.cursor() as cursor:
-        cursor.copy_expert(f"COPY {qn(table)} ({', '.join(qn(c) for c in names)}) FROM STDIN", io.StringIO(data))
-    logger.debug("COPY %s rows into %s: %.2f s", n, table, time.perf_counter() - started)
-    return n
 
 
 IMPORT_WORK_MEM = "64MB"
@@ -327,7 +272,7 @@ class Staging:
         names = ["row_no", *(name for name, _m, _f in _STAGE_COLUMNS[kind] if name in columns)]
         if self.postgres:
             arrays = [columns[name] for name in names]
-            self.staged[kind] += _copy_columns(self.db, self.name(kind), names, arrays, free_text=_FREE_TEXT)
+            self.staged[kind] += copy_columns(self.db, self.name(kind), names, arrays, free_text=_FREE_TEXT)
         else:
             arrays = [columns[name].tolist() for name in names]
             self.staged[kind] += copy_rows(self.name(kind), names, zip(*arrays, strict=True))
@@ -341,7 +286,7 @@ class Staging:
                 np.array([key for _row, key in rows] + [None], dtype=object)[:-1],
                 np.array([row for row, _key in rows], dtype=np.int64),
             ]
-            _copy_columns(self.db, self.name("rejected"), names, arrays, free_text={"key"})
+            copy_columns(self.db, self.name("rejected"), names, arrays, free_text={"key"})
         else:
             copy_rows(self.name("rejected"), names, ((kind, key, row) for row, key in rows))
 
