@@ -8,19 +8,11 @@ dealership already has customers nothing is generated unless ``--reset`` is
 given, which deletes them (with their vehicles and visits) first.
 """
 
-from datetime import date
-
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from customers.demo import DEFAULT_CUSTOMERS, DEMO_CODE, DEMO_PASSWORD, DEMO_USERS, MAX_CUSTOMERS, demo_seed
-
-
-def _iso_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(_("--today must be a date like 2025-06-30, not “%(value)s”.") % {"value": value}) from exc
+from dealercrm.core.commands import iso_date
 
 
 class Command(BaseCommand):
@@ -32,7 +24,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=0, help="Random seed: the same seed gives the same data.")
         parser.add_argument(
-            "--today", type=_iso_date, default=None, help="Reference date the history ends on (default: today)."
+            "--today",
+            type=iso_date("--today"),
+            default=None,
+            help="Reference date the history ends on (default: today).",
         )
         parser.add_argument("--reset", action="store_true", help="Delete DEMO's customers, vehicles and visits first.")
 

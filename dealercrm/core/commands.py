@@ -1,0 +1,21 @@
+"""Helpers shared by the management commands."""
+
+from collections.abc import Callable
+from datetime import date
+
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+
+
+def iso_date(option: str) -> Callable[[str], date]:
+    """An argparse ``type`` for ``option`` that takes YYYY-MM-DD and refuses anything else by name."""
+
+    def parse(value: str) -> date:
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise CommandError(
+                _("%(option)s must be a date like 2025-06-30, not “%(value)s”.") % {"option": option, "value": value}
+            ) from exc
+
+    return parse
