@@ -169,6 +169,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.flag_duplicate_phones_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    "segment-nightly": {
+        "task": "segmentation.tasks.segment_all_task",
+        "schedule": crontab(hour=3, minute=0),
+    },
 }
 
 # --- REST framework --------------------------------------------------------
