@@ -52,7 +52,21 @@ def vehicle_forecasts_at(*, run: SegmentationRun) -> QuerySet[VehicleForecast]:
 
 
 def customer_segment_current(*, dealership: Dealership, customer_id: int) -> CustomerSegment | None:
-    return CustomerSegment.objects.filter(dealership=dealership, customer_id=customer_id, valid_to__isnull=True).first()
+    """The customer's result as the latest run left it, with that run (the one that wrote it)."""
+    return (
+        CustomerSegment.objects.filter(dealership=dealership, customer_id=customer_id, valid_to__isnull=True)
+        .select_related("valid_from")
+        .first()
+    )
+
+
+def vehicle_forecasts_current(*, dealership: Dealership, customer) -> list[VehicleForecast]:
+    """The current forecasts of the vehicles the customer owns now."""
+    return list(
+        VehicleForecast.objects.filter(dealership=dealership, vehicle__owner=customer, valid_to__isnull=True)
+        .select_related("vehicle")
+        .order_by("next_due_on", "vehicle__plate")
+    )
 
 
 def movement_matrix(*, before: SegmentationRun, after: SegmentationRun, dimension: str) -> dict:
