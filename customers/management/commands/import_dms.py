@@ -7,8 +7,9 @@ from django.utils.translation import gettext as _
 
 from customers.importing import run_import
 from customers.importing.schema import KIND_LABELS
+from dealercrm.core.commands import dealership_by_code
 from dealercrm.core.exceptions import ApplicationError
-from dealercrm.core.models import Dealership, User
+from dealercrm.core.models import User
 
 
 class Command(BaseCommand):
@@ -33,13 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="username recorded as having run the import")
 
     def handle(self, *args, **options):
-        dealership = Dealership.objects.filter(code__iexact=options["dealership"]).first()
-        if dealership is None:
-            known = ", ".join(Dealership.objects.order_by("code").values_list("code", flat=True)) or "—"
-            raise CommandError(
-                _("No dealership with code “%(code)s”. Known codes: %(known)s.")
-                % {"code": options["dealership"], "known": known}
-            )
+        dealership = dealership_by_code(options["dealership"])
         files = {kind: options[kind] for kind in ("customers", "vehicles", "visits") if options[kind]}
         if not files:
             raise CommandError(_("Give at least one file: --customers, --vehicles or --visits."))

@@ -1,9 +1,9 @@
 """``python manage.py segment [--dealership CODE] [--date YYYY-MM-DD] [--force]``."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from dealercrm.core.commands import iso_date
+from dealercrm.core.commands import dealership_by_code, iso_date
 from dealercrm.core.models import Dealership
 from segmentation.models import SegmentationRun
 from segmentation.services import segmentation_run
@@ -20,15 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="compute again even when nothing has changed")
 
     def handle(self, *args, **options):
-        dealerships = Dealership.objects.filter(is_active=True).order_by("code")
         if options["dealership"]:
-            dealerships = Dealership.objects.filter(code__iexact=options["dealership"])
-            if not dealerships.exists():
-                known = ", ".join(Dealership.objects.order_by("code").values_list("code", flat=True)) or "—"
-                raise CommandError(
-                    _("No dealership with code “%(code)s”. Known codes: %(known)s.")
-                    % {"code": options["dealership"], "known": known}
-                )
+            dealerships = [dealership_by_code(options["dealership"])]
+        else:
+            dealerships = Dealership.objects.filter(is_active=True).order_by("code")
         for dealership in dealerships:
             run = segmentation_run(
                 dealership=dealership,
