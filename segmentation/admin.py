@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import CustomerSegment, RuleSet, SegmentationRun, VehicleForecast
+from .models import CustomerSegment, RuleSet, SegmentationRun, Tag, VehicleForecast
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -56,3 +56,16 @@ class VehicleForecastAdmin(ReadOnlyAdmin):
     list_filter = ["dealership", "age_band", "due_basis"]
     search_fields = ["vehicle__plate", "vehicle__vin"]
     list_select_related = ["vehicle"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "automatic", "dealership"]
+    list_filter = ["dealership", "kind", "automatic"]
+    search_fields = ["code", "name"]
+
+    def has_change_permission(self, request, obj=None):
+        return not (obj and obj.automatic)  # automatic tags belong to the runs
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj and obj.automatic)

@@ -285,6 +285,10 @@ def customer_metrics(inputs) -> pd.DataFrame:
         lifetime_value=("lifetime_value", "sum"),
         first_visit_day=("first_visit_day", "min"),
         last_visit_day=("last_visit_day", "max"),
+        bodywork_visits=("bodywork_visits", "sum"),
+        warranty_visits=("warranty_visits", "sum"),
+        insurance_visits=("insurance_visits", "sum"),
+        campaign_visits=("campaign_visits", "sum"),
     )
     # The customer's vehicles (owned now or before, or brought in) and the day each came into view:
     # its purchase date, else its first visit.
@@ -311,6 +315,10 @@ def customer_metrics(inputs) -> pd.DataFrame:
         "maintenance_spend",
         "visits_12m",
         "lifetime_value",
+        "bodywork_visits",
+        "warranty_visits",
+        "insurance_visits",
+        "campaign_visits",
     ]
     frame[counts] = frame[counts].fillna(0).astype(np.int64)
     observed_day = observed.reindex(frame.index)

@@ -1,4 +1,4 @@
-"""Filtering customers' segments: by the stable codes, and by what their vehicles are.
+"""Filtering customers' segments: by the stable codes, their tags, and what their vehicles are.
 
 One FilterSet serves the segment explorer's customer list, its exports and the API. A vehicle
 condition (model, age band, plate prefix) holds when one of the customer's current vehicles
@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Vehicle
 
-from .models import AgeBand, C3Group, CustomerSegment, Tier, ValueLayer, VehicleForecast
+from .models import AgeBand, C3Group, CustomerSegment, CustomerTag, Tier, ValueLayer, VehicleForecast
 
 NO_GROUP = "none"
 
@@ -36,6 +36,9 @@ class SegmentFilter(django_filters.FilterSet):
     last_visit_before = django_filters.DateFilter(
         label=_("last visit on or before"), field_name="last_visit_on", lookup_expr="lte"
     )
+    tag = django_filters.CharFilter(
+        label=_("tags"), method="filter_tag", help_text=_("Tag codes, separated by commas: any of them.")
+    )
 
     class Meta:
         model = CustomerSegment
@@ -46,6 +49,13 @@ class SegmentFilter(django_filters.FilterSet):
             return queryset
         codes = ["" if value == NO_GROUP else value for value in values]
         return queryset.filter(c3_group__in=codes)
+
+    def filter_tag(self, queryset, name, value):
+        codes = [code.strip() for code in value.split(",") if code.strip()]
+        if not codes:
+            return queryset
+        tagged = CustomerTag.objects.filter(customer_id=OuterRef("customer_id"), tag__code__in=codes)
+        return queryset.filter(Exists(tagged))
 
     def filter_vehicle(self, queryset, name, value):
         return queryset  # applied together in filter_queryset
@@ -64,9 +74,7 @@ class SegmentFilter(django_filters.FilterSet):
         if bands:
             vehicles = vehicles.filter(
                 Exists(
-                    VehicleForecast.objects.filter(
-                        vehicle=OuterRef("pk"), valid_to__isnull=True, age_band__in=bands
-                    )
+                    VehicleForecast.objects.filter(vehicle=OuterRef("pk"), valid_to__isnull=True, age_band__in=bands)
                 )
             )
         return queryset.filter(Exists(vehicles))

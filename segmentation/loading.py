@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from customers.models import Customer, MileageReading, ServiceVisit, Vehicle, VehicleOwnership, VisitType
+from customers.models import Customer, MileageReading, Payer, ServiceVisit, Vehicle, VehicleOwnership, VisitType
 
 logger = logging.getLogger(__name__)
-TEXT_COLUMNS = {"brand"}
+TEXT_COLUMNS = {"brand", "fuel_type", "preferred_channel"}
 
 
 def _table(model) -> str:
@@ -97,6 +97,9 @@ def load_inputs(*, dealership_id: int, reference: date, window_days: int) -> Run
         "window_start": (reference - timedelta(days=window_days)).isoformat(),
         "year_start": (reference - timedelta(days=365)).isoformat(),
         "maintenance": VisitType.MAINTENANCE.value,
+        "bodywork": VisitType.BODYWORK.value,
+        "warranty": VisitType.WARRANTY.value,
+        "insurance": Payer.INSURANCE.value,
     }
     in_window = "v.opened_on > %(window_start)s"
     maintenance = "v.visit_type = %(maintenance)s"
@@ -115,7 +118,11 @@ def load_inputs(*, dealership_id: int, reference: date, window_days: int) -> Run
                 MIN(CASE WHEN v.mileage_km IS NOT NULL THEN {day_number("v.opened_on")} END),
                 MAX(CASE WHEN v.mileage_km IS NOT NULL THEN {day_number("v.opened_on")} END),
                 MIN(v.mileage_km),
-                MAX(v.mileage_km)
+                MAX(v.mileage_km),
+                SUM(CASE WHEN {in_window} AND v.visit_type = %(bodywork)s THEN 1 ELSE 0 END),
+                SUM(CASE WHEN {in_window} AND v.visit_type = %(warranty)s THEN 1 ELSE 0 END),
+                SUM(CASE WHEN {in_window} AND v.payer = %(insurance)s THEN 1 ELSE 0 END),
+                SUM(CASE WHEN {in_window} AND v.campaign_code <> '' THEN 1 ELSE 0 END)
             FROM {visits} v
             WHERE v.dealership_id = %(d)s AND v.opened_on <= %(ref)s
             GROUP BY v.customer_id, v.vehicle_id""",
@@ -136,6 +143,10 @@ def load_inputs(*, dealership_id: int, reference: date, window_days: int) -> Run
             "last_read_day",
             "low_km",
             "high_km",
+            "bodywork_visits",
+            "warranty_visits",
+            "insurance_visits",
+            "campaign_visits",
         ],
     )
     maintenance_days = f"""SELECT DISTINCT v.vehicle_id, {day_number("v.opened_on")} AS day FROM {visits} v
@@ -154,10 +165,10 @@ def load_inputs(*, dealership_id: int, reference: date, window_days: int) -> Run
         ["vehicle_id", "first_read_day", "last_read_day", "low_km", "high_km"],
     )
     vehicle_rows = frame(
-        f"""SELECT x.id, x.owner_id, x.brand, {day_number("x.purchase_date")} FROM {vehicles} x
+        f"""SELECT x.id, x.owner_id, x.brand, x.fuel_type, {day_number("x.purchase_date")} FROM {vehicles} x
             WHERE x.dealership_id = %(d)s""",
         params,
-        ["vehicle_id", "owner_id", "brand", "purchase_day"],
+        ["vehicle_id", "owner_id", "brand", "fuel_type", "purchase_day"],
     )
     ownerships = frame(
         f"""SELECT o.vehicle_id, o.customer_id FROM {_table(VehicleOwnership)} o
@@ -166,7 +177,21 @@ def load_inputs(*, dealership_id: int, reference: date, window_days: int) -> Run
         params,
         ["vehicle_id", "customer_id"],
     )
-    customers = frame(f"SELECT c.id FROM {_table(Customer)} c WHERE c.dealership_id = %(d)s", params, ["customer_id"])
+    customers = frame(
+        f"""SELECT c.id, c.preferred_channel, CAST(c.marketing_consent AS INTEGER), CAST(c.do_not_contact AS INTEGER),
+                   CAST(c.flag_wrong_number AS INTEGER), {day_number("c.birthday")}
+            FROM {_table(Customer)} c WHERE c.dealership_id = %(d)s""",
+        params,
+        [
+            "customer_id",
+            "preferred_channel",
+            "marketing_consent",
+            "do_not_contact",
+            "flag_wrong_number",
+            "birthday_day",
+        ],
+    )
+    customers["birthday"] = days_to_dates(customers["birthday_day"].to_numpy())
     return RunInputs(
         customers=customers,
         pairs=pairs,

@@ -435,3 +435,57 @@ class VehicleForecast(RunResult):
 
     def __str__(self):
         return f"{self.vehicle_id} {self.age_band} → {self.next_due_on}"
+
+
+class TagKind(models.TextChoices):
+    SOURCE = "source", _("Source")
+    VEHICLE = "vehicle", _("Vehicle")
+    VALUE = "value", _("Value")
+    BEHAVIOUR = "behaviour", _("Behaviour")
+    PREFERENCE = "preference", _("Preference")
+    CONSENT = "consent", _("Consent")
+    LIFECYCLE = "lifecycle", _("Life cycle")
+    PAYMENT = "payment", _("Payment")
+    SERVICE = "service", _("Service")
+    DATA_QUALITY = "data_quality", _("Data quality")
+
+
+class Tag(models.Model):
+    """A label campaigns can filter on: set by every segmentation run (``automatic``) or by staff."""
+
+    dealership = models.ForeignKey(
+        Dealership, on_delete=models.PROTECT, related_name="tags", verbose_name=_("dealership"), db_index=False
+    )
+    code = models.SlugField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=20, choices=TagKind.choices)
+    automatic = models.BooleanField(_("set by segmentation"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["kind", "code"]
+        constraints = [models.UniqueConstraint(fields=["dealership", "code"], name="uniq_tag_code_per_dealership")]
+
+    def __str__(self):
+        return self.name
+
+
+class CustomerTag(models.Model):
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="customer_tags", verbose_name=_("customer"), db_index=False
+    )
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="customer_tags", verbose_name=_("tag"))
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("added by")
+    )
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer tag")
+        verbose_name_plural = _("customer tags")
+        constraints = [models.UniqueConstraint(fields=["customer", "tag"], name="uniq_customer_tag")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.tag_id}"

@@ -21,7 +21,7 @@ from dealercrm.core.bulk import copy_columns, copy_rows
 from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.models import Dealership
 
-from . import engine
+from . import engine, tagging
 from .loading import load_inputs
 from .models import CustomerSegment, RuleSet, SegmentationRun, VehicleForecast
 
@@ -188,6 +188,11 @@ def _compute(run: SegmentationRun, rule_set: RuleSet) -> None:
     run.save()  # the run's id is what the result rows refer to
     run.changed_customers = _write_changes(run, CustomerSegment, "customer_id", _customer_columns(customers))
     run.changed_vehicles = _write_changes(run, VehicleForecast, "vehicle_id", _vehicle_columns(vehicles))
+    flags = tagging.automatic_flags(customers, vehicles, inputs, reference)
+    tagging.sync_automatic_tags(
+        dealership=run.dealership, flags=flags, customer_ids=customers["customer_id"].to_numpy(dtype=np.int64)
+    )
+    run.counts["tags"] = {code: int(flag.sum()) for code, flag in flags.items()}
     logger.debug("segmentation: written in %.2f s", time.perf_counter() - clock)
 
 
