@@ -60,12 +60,6 @@ class VehicleForecastAdmin(ReadOnlyAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "automatic", "dealership"]
-    list_filter = ["dealership", "kind", "automatic"]
+    list_display = ["code", "name", "kind", "dealership"]
+    list_filter = ["dealership", "kind"]
     search_fields = ["code", "name"]
-
-    def has_change_permission(self, request, obj=None):
-        return not (obj and obj.automatic)  # automatic tags belong to the runs
-
-    def has_delete_permission(self, request, obj=None):
-        return not (obj and obj.automatic)

@@ -6,12 +6,13 @@ matches all of them together; it is an ``EXISTS`` subquery, so a customer appear
 """
 
 import django_filters
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Vehicle
 
 from .models import AgeBand, C3Group, CustomerSegment, CustomerTag, Tier, ValueLayer, VehicleForecast
+from .tagging import TAG_BITS
 
 NO_GROUP = "none"
 
@@ -51,11 +52,16 @@ class SegmentFilter(django_filters.FilterSet):
         return queryset.filter(c3_group__in=codes)
 
     def filter_tag(self, queryset, name, value):
-        codes = [code.strip() for code in value.split(",") if code.strip()]
+        """Any of the tags: automatic ones by their bit in ``tags``, staff's own by their link."""
+        codes = {code.strip() for code in value.split(",") if code.strip()}
         if not codes:
             return queryset
-        tagged = CustomerTag.objects.filter(customer_id=OuterRef("customer_id"), tag__code__in=codes)
-        return queryset.filter(Exists(tagged))
+        mask = sum(TAG_BITS[code] for code in codes & set(TAG_BITS))
+        own = codes - set(TAG_BITS)
+        condition = Q(tag_bits__gt=0) if mask else Q(pk__in=[])
+        if own:
+            condition |= Q(Exists(CustomerTag.objects.filter(customer_id=OuterRef("customer_id"), tag__code__in=own)))
+        return queryset.alias(tag_bits=F("tags").bitand(mask)).filter(condition)
 
     def filter_vehicle(self, queryset, name, value):
         return queryset  # applied together in filter_queryset

@@ -358,6 +358,9 @@ class CustomerSegment(RunResult):
     visits_12m = models.PositiveIntegerField(_("visits in the last 12 months"))
     lifetime_value = models.DecimalField(_("lifetime value"), **MONEY)
     last_visit_on = models.DateField(_("last visit"), null=True, blank=True)
+    tags = models.BigIntegerField(
+        _("automatic tags"), default=0, help_text=_("One bit per automatic tag (segmentation.tagging.AUTOMATIC_TAGS).")
+    )
 
     RESULT_FIELDS = (
         "c3_group",
@@ -372,6 +375,7 @@ class CustomerSegment(RunResult):
         "visits_12m",
         "lifetime_value",
         "last_visit_on",
+        "tags",
     )
 
     class Meta:
@@ -451,7 +455,8 @@ class TagKind(models.TextChoices):
 
 
 class Tag(models.Model):
-    """A label campaigns can filter on: set by every segmentation run (``automatic``) or by staff."""
+    """A label of staff's own that campaigns can filter on, beside the automatic tags every segmentation run
+    sets (``segmentation.tagging.AUTOMATIC_TAGS``, kept as bits of ``CustomerSegment.tags``)."""
 
     dealership = models.ForeignKey(
         Dealership, on_delete=models.PROTECT, related_name="tags", verbose_name=_("dealership"), db_index=False
@@ -459,7 +464,6 @@ class Tag(models.Model):
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=60)
     kind = models.CharField(_("kind"), max_length=20, choices=TagKind.choices)
-    automatic = models.BooleanField(_("set by segmentation"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -173,6 +173,8 @@ def _compute(run: SegmentationRun, rule_set: RuleSet) -> None:
     logger.debug("segmentation: loaded in %.2f s", time.perf_counter() - clock)
     verdicts = engine.classify_customers(engine.customer_metrics(inputs), rule_set.rules(), reference)
     vehicles = engine.forecast_vehicles(engine.vehicle_inputs(inputs), rule_set, reference)
+    flags = tagging.automatic_flags(verdicts.frame, vehicles, inputs, reference)
+    verdicts.frame["tags"] = tagging.tag_mask(flags)
     logger.debug("segmentation: computed in %.2f s", time.perf_counter() - clock)
     customers = verdicts.frame
     run.value_threshold = engine.fen_to_decimal(verdicts.value_threshold_fen)
@@ -184,15 +186,12 @@ def _compute(run: SegmentationRun, rule_set: RuleSet) -> None:
         "layer": _counts(customers["value_layer"]),
         "lapsed": int(customers["lapsed"].sum()),
         "age_band": _counts(vehicles["age_band"]),
+        "tags": {code: int(flag.sum()) for code, flag in flags.items()},
     }
     run.save()  # the run's id is what the result rows refer to
     run.changed_customers = _write_changes(run, CustomerSegment, "customer_id", _customer_columns(customers))
     run.changed_vehicles = _write_changes(run, VehicleForecast, "vehicle_id", _vehicle_columns(vehicles))
-    flags = tagging.automatic_flags(customers, vehicles, inputs, reference)
-    tagging.sync_automatic_tags(
-        dealership=run.dealership, flags=flags, customer_ids=customers["customer_id"].to_numpy(dtype=np.int64)
-    )
-    run.counts["tags"] = {code: int(flag.sum()) for code, flag in flags.items()}
+
     logger.debug("segmentation: written in %.2f s", time.perf_counter() - clock)
 
 
@@ -231,6 +230,7 @@ def _customer_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         "visits_12m": frame["visits_12m"].to_numpy(dtype=np.int64),
         "lifetime_value": _money(frame["lifetime_value"]),
         "last_visit_on": _iso_dates(frame["last_visit_on"]),
+        "tags": frame["tags"].to_numpy(dtype=np.int64),
     }
 
 

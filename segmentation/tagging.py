@@ -1,22 +1,25 @@
-# ruff: noqa: S608 - SQL here is built from our own table and column names; values are parameters.
-"""Customer tags: the automatic ones every run sets (set-based, in a few statements), and staff's own."""
+"""Customer tags: the automatic ones every run sets, and staff's own.
+
+An automatic tag is a bit of ``CustomerSegment.tags``: bit *i* is the *i*-th entry of
+``AUTOMATIC_TAGS`` (append new tags at the end; never reorder). So tags cost no rows of their own,
+change with the customer's result, and are kept in its history. Staff's own tags are ``Tag`` rows
+linked by ``CustomerTag``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import Customer
-from dealercrm.core.bulk import copy_columns, copy_rows
 from dealercrm.core.exceptions import ApplicationError
 
 from .models import AgeBand, CustomerTag, Tag, TagKind, Tier, ValueLayer
 
-# code -> (kind, label). Labels come from here (translated), not from the stored name.
+# code -> (kind, label), in bit order.
 AUTOMATIC_TAGS: dict[str, tuple[str, object]] = {
     "new_energy": (TagKind.VEHICLE, gettext_lazy("New-energy vehicle")),
     "several_vehicles": (TagKind.VEHICLE, gettext_lazy("Several vehicles")),
@@ -35,23 +38,26 @@ AUTOMATIC_TAGS: dict[str, tuple[str, object]] = {
     "campaign_participant": (TagKind.SOURCE, gettext_lazy("Came with a campaign")),
     "wrong_number": (TagKind.DATA_QUALITY, gettext_lazy("Wrong number")),
 }
+TAG_BITS = {code: 1 << i for i, code in enumerate(AUTOMATIC_TAGS)}
 NEW_ENERGY = {"EV", "PHEV", "EREV"}
 
 
-def tag_label(tag: Tag) -> str:
-    return str(AUTOMATIC_TAGS[tag.code][1]) if tag.automatic and tag.code in AUTOMATIC_TAGS else tag.name
+def automatic_codes(mask: int) -> list[str]:
+    """The codes of the automatic tags set in ``mask``, in their order."""
+    return [code for code, bit in TAG_BITS.items() if mask & bit]
 
 
-def automatic_tags(*, dealership) -> dict[str, int]:
-    """The dealership's automatic tags (created when missing): code -> id. Two queries."""
-    Tag.objects.bulk_create(
-        [
-            Tag(dealership=dealership, code=code, name=str(label), kind=kind, automatic=True)
-            for code, (kind, label) in AUTOMATIC_TAGS.items()
-        ],
-        ignore_conflicts=True,
-    )
-    return dict(Tag.objects.filter(dealership=dealership, automatic=True).values_list("code", "id"))
+def automatic_label(code: str) -> str:
+    return str(AUTOMATIC_TAGS[code][1])
+
+
+def tag_mask(flags: dict[str, np.ndarray]) -> np.ndarray:
+    """The ``tags`` column: per customer, the bits of the tags whose flag is set."""
+    mask = None
+    for code, flag in flags.items():
+        bits = np.where(flag, TAG_BITS[code], 0).astype(np.int64)
+        mask = bits if mask is None else mask | bits
+    return mask
 
 
 def automatic_flags(customers: pd.DataFrame, vehicles: pd.DataFrame, inputs, reference) -> dict[str, np.ndarray]:
@@ -67,8 +73,8 @@ def automatic_flags(customers: pd.DataFrame, vehicles: pd.DataFrame, inputs, ref
         )
         .groupby("owner_id")
         .agg(cars=("vehicle_id", "count"), new_energy=("new_energy", "any"), old=("old_car", "any"))
+        .reindex(ids)
     )
-    per_owner = per_owner.reindex(ids)
     people = inputs.customers.set_index("customer_id").reindex(ids)
     ref = np.datetime64(reference, "D")
     observed = customers["observed_from"].to_numpy(dtype="datetime64[D]")
@@ -93,71 +99,24 @@ def automatic_flags(customers: pd.DataFrame, vehicles: pd.DataFrame, inputs, ref
     }
 
 
-def sync_automatic_tags(*, dealership, flags: dict[str, np.ndarray], customer_ids: np.ndarray) -> int:
-    """Make the automatic tags of the dealership's customers exactly ``flags``: one staged COPY, one DELETE, one
-    INSERT. Returns how many tags were added."""
-    tags = automatic_tags(dealership=dealership)
-    pairs_customer = np.concatenate([customer_ids[flag] for flag in flags.values()])
-    pairs_tag = np.concatenate([np.full(int(flag.sum()), tags[code], dtype=np.int64) for code, flag in flags.items()])
-    qn = connection.ops.quote_name
-    table, tag_table = qn(CustomerTag._meta.db_table), qn(Tag._meta.db_table)
-    postgres = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS seg_stage_tags")
-        cursor.execute(
-            "CREATE TEMP TABLE seg_stage_tags (customer_id bigint NOT NULL, tag_id bigint NOT NULL)"
-            + (" ON COMMIT DROP" if postgres else "")
-        )
-    if postgres:
-        copy_columns(
-            connection, "seg_stage_tags", ["customer_id", "tag_id"], [pairs_customer, pairs_tag], free_text=set()
-        )
-    else:
-        copy_rows(
-            "seg_stage_tags", ["customer_id", "tag_id"], zip(pairs_customer.tolist(), pairs_tag.tolist(), strict=True)
-        )
-    params = {"d": dealership.pk, "now": connection.ops.adapt_datetimefield_value(timezone.now())}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""DELETE FROM {table} WHERE tag_id IN (SELECT t.id FROM {tag_table} t
-                    WHERE t.dealership_id = %(d)s AND t.automatic)
-                AND NOT EXISTS (SELECT 1 FROM seg_stage_tags s
-                    WHERE s.customer_id = {table}.customer_id AND s.tag_id = {table}.tag_id)""",
-            params,
-        )
-        cursor.execute(
-            f"""INSERT INTO {table} (customer_id, tag_id, added_at)
-                SELECT s.customer_id, s.tag_id, %(now)s FROM seg_stage_tags s
-                WHERE NOT EXISTS (
-                    SELECT 1 FROM {table} c WHERE c.customer_id = s.customer_id AND c.tag_id = s.tag_id)""",
-            params,
-        )
-        added = cursor.rowcount
-        if not postgres:
-            cursor.execute("DROP TABLE seg_stage_tags")
-    return added
-
-
 # --- staff's own tags ---------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def tag_create(*, dealership, code: str, name: str, kind: str, acting_user=None) -> Tag:
     if code in AUTOMATIC_TAGS:
-        raise ApplicationError(_("“%(code)s” is an automatic tag: choose another code.") % {"code": code})
-    tag = Tag(dealership=dealership, code=code, name=name, kind=kind, automatic=False)
-    tag.full_clean()
+        raise ApplicationError(
+            _("“%(code)s” is an automatic tag, set by segmentation runs: choose another code.") % {"code": code}
+        )
     if Tag.objects.filter(dealership=dealership, code=code).exists():
         raise ApplicationError(_("A tag with code “%(code)s” exists already.") % {"code": code})
+    tag = Tag(dealership=dealership, code=code, name=name, kind=kind)
+    tag.full_clean()
     tag.save()
     return tag
 
 
 def _manual(tag: Tag, customer: Customer) -> None:
-    if tag.automatic:
-        raise ApplicationError(
-            _("“%(tag)s” is set by segmentation runs: it cannot be added or removed by hand.") % {"tag": tag_label(tag)}
-        )
     if tag.dealership_id != customer.dealership_id:
         raise ApplicationError(_("That tag belongs to another dealership."))
 

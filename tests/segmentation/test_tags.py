@@ -8,10 +8,17 @@ import pytest
 from customers.models import Payer, VisitType
 from dealercrm.core.exceptions import ApplicationError
 from segmentation.filters import SegmentFilter
-from segmentation.models import CustomerTag, Tag
+from segmentation.models import CustomerSegment, CustomerTag
 from segmentation.selectors import customer_segments_at
 from segmentation.services import segmentation_run
-from segmentation.tagging import AUTOMATIC_TAGS, customer_tag_add, customer_tag_remove, tag_create, tag_label
+from segmentation.tagging import (
+    AUTOMATIC_TAGS,
+    automatic_codes,
+    automatic_label,
+    customer_tag_add,
+    customer_tag_remove,
+    tag_create,
+)
 from tests.factories import CustomerFactory, ServiceVisitFactory, VehicleFactory
 from tests.segmentation.test_engine import REF, before, build
 
@@ -19,7 +26,10 @@ M, R, B, W = VisitType.MAINTENANCE, VisitType.REPAIR, VisitType.BODYWORK, VisitT
 
 
 def tags_of(customer) -> set[str]:
-    return set(CustomerTag.objects.filter(customer=customer).values_list("tag__code", flat=True))
+    """The customer's tags now: the automatic ones of their current segment, and staff's own."""
+    segment = CustomerSegment.objects.get(customer=customer, valid_to__isnull=True)
+    own = CustomerTag.objects.filter(customer=customer).values_list("tag__code", flat=True)
+    return set(automatic_codes(segment.tags)) | set(own)
 
 
 def test_there_are_at_least_ten_automatic_tags_over_several_kinds():
@@ -81,18 +91,43 @@ def test_a_later_run_removes_automatic_tags_that_no_longer_hold_and_keeps_staff_
     assert {"lapsed", "vip-card"} <= tags_of(customer) and "frequent" not in tags_of(customer)
 
 
-def test_automatic_tags_cannot_be_set_by_hand_and_their_labels_translate(dealership, advisor):
-    customer = build(dealership, [(10, M, "300")])
-    segmentation_run(dealership=dealership, reference_date=REF)
-    lapsed = Tag.objects.get(dealership=dealership, code="lapsed")
+def test_automatic_codes_cannot_be_taken_by_staff_tags_and_their_labels_translate(dealership):
+    from django.utils import translation
 
-    with pytest.raises(ApplicationError, match="set by segmentation"):
-        customer_tag_add(customer=customer, tag=lapsed, acting_user=advisor)
-    with pytest.raises(ApplicationError):
-        customer_tag_remove(customer=customer, tag=lapsed, acting_user=advisor)
     with pytest.raises(ApplicationError, match="automatic"):
         tag_create(dealership=dealership, code="lapsed", name="x", kind="behaviour")
-    assert tag_label(lapsed) == "Lapsed"
+    assert automatic_label("lapsed") == "Lapsed"
+    with translation.override("zh-hans"):
+        assert automatic_label("lapsed") == "已流失"
+
+
+def test_staff_tags_are_added_once_and_removed(dealership, advisor):
+    customer = build(dealership, [])
+    vip = tag_create(dealership=dealership, code="vip-card", name="VIP 卡", kind="value", acting_user=advisor)
+
+    customer_tag_add(customer=customer, tag=vip, acting_user=advisor)
+    customer_tag_add(customer=customer, tag=vip, acting_user=advisor)
+    assert CustomerTag.objects.filter(customer=customer).count() == 1
+
+    customer_tag_remove(customer=customer, tag=vip, acting_user=advisor)
+    assert not CustomerTag.objects.filter(customer=customer).exists()
+
+
+def test_a_tag_code_is_taken_once_per_dealership(dealership, other_dealership):
+    tag_create(dealership=dealership, code="fleet", name="Fleet", kind="source")
+    tag_create(dealership=other_dealership, code="fleet", name="Fleet", kind="source")
+
+    with pytest.raises(ApplicationError, match="exists already"):
+        tag_create(dealership=dealership, code="fleet", name="Other", kind="source")
+
+
+def test_tags_change_with_the_result_and_stay_in_its_history(dealership):
+    customer = build(dealership, [(10, M, "300"), (50, M, "300"), (90, M, "300")])
+    first = segmentation_run(dealership=dealership, reference_date=REF)
+    segmentation_run(dealership=dealership, reference_date=date(2026, 6, 30))
+
+    old = CustomerSegment.objects.get(customer=customer, valid_from=first)
+    assert "frequent" in automatic_codes(old.tags) and "lapsed" in tags_of(customer)
 
 
 def test_a_tag_of_another_dealership_is_refused(dealership, other_dealership):
@@ -127,5 +162,9 @@ def test_segments_filter_by_any_of_the_given_tags(dealership):
         )
 
     assert customers("prefers_wechat") == [wechat.pk]
+    fleet = tag_create(dealership=dealership, code="fleet", name="Fleet", kind="source")
+    customer_tag_add(customer=ev_owner, tag=fleet)
+    assert customers("fleet") == [ev_owner.pk]
+    assert customers("fleet,prefers_wechat") == sorted([wechat.pk, ev_owner.pk])
     assert customers("prefers_wechat, new_energy") == sorted([wechat.pk, ev_owner.pk])
     assert run.counts["tags"]["new_energy"] == 1
