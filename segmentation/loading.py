@@ -149,7 +149,7 @@ def load_inputs(*, dealership_id: int, reference: date, window_days: int) -> Run
             "campaign_visits",
         ],
     )
-    maintenance_days = f"""SELECT DISTINCT v.vehicle_id, {day_number("v.opened_on")} AS day FROM {visits} v
+    maintenance_days = f"""SELECT v.vehicle_id, {day_number("v.opened_on")} AS day FROM {visits} v
             WHERE v.dealership_id = %(d)s AND {maintenance} AND v.opened_on <= %(ref)s"""
     from .engine import own_intervals
 
