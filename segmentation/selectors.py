@@ -93,7 +93,8 @@ def movement_matrix(*, before: SegmentationRun, after: SegmentationRun, dimensio
     total = 0
     for pair in pairs:
         source = pair["old"] if pair["old"] is not None else ""
-        rows.setdefault(source, {})[pair[field]] = pair["n"]
+        row = rows.setdefault(source, {})  # "" holds both "new since" and "no group" (for C3): add them up
+        row[pair[field]] = row.get(pair[field], 0) + pair["n"]
         total += pair["n"]
     present = set(values) | set(rows) | {k for r in rows.values() for k in r}
     ordered = [v for v in values if v in present] + sorted(present - set(values))
