@@ -23,10 +23,11 @@ def segment_dealership_task(dealership_id: int, trigger: str = SegmentationRun.T
     return segmentation_run(dealership=dealership, trigger=trigger, acting_user=user).pk
 
 
-@shared_task(name="segmentation.tasks.segment_all_task", acks_late=True, time_limit=60, soft_time_limit=50)
-def segment_all_task() -> list[int]:
-    """Nightly: one run per active dealership, each in a task of its own."""
+@shared_task(bind=True, name="segmentation.tasks.segment_all_task", acks_late=True, time_limit=60, soft_time_limit=50)
+def segment_all_task(self) -> list[int]:
+    """Nightly: one run per active dealership, each in a task of its own, sent to the queue this task came from."""
+    queue = (self.request.delivery_info or {}).get("routing_key")
     ids = list(Dealership.objects.filter(is_active=True).values_list("pk", flat=True))
     for dealership_id in ids:
-        segment_dealership_task.delay(dealership_id)
+        segment_dealership_task.apply_async(args=[dealership_id], queue=queue)
     return ids
