@@ -37,7 +37,7 @@ def ruleset_current(*, dealership: Dealership) -> RuleSet:
     if current is None:
         try:
             with transaction.atomic():
-                current = RuleSet.objects.create(dealership=dealership, version=1, note=_("Defaults"))
+                current = RuleSet.objects.create(dealership=dealership, version=1)
         except IntegrityError:  # created meanwhile by another request
             current = RuleSet.objects.filter(dealership=dealership).order_by("-version").first()
     return current
