@@ -13,6 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("dealership/switch/", SwitchDealershipView.as_view(), name="switch-dealership"),
     path("customers/", include("customers.urls")),
+    path("segments/", include("segmentation.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("dealercrm.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
