@@ -5,20 +5,18 @@ DELETE answers 405.
 """
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, permissions, status, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from dealercrm.core.api import DealershipScopedMixin, HasAction
+from dealercrm.core.api import HasAction
 from dealercrm.core.roles import can
+from dealercrm.core.viewsets import FORBIDDEN, NOT_FOUND, ScopedViewSet
 
 from .. import selectors, services
 from ..models import Appointment, ConsentChannel, ConsentEvent, Customer, ServiceVisit, Vehicle
 from . import filters, serializers
-
-NOT_FOUND = OpenApiResponse(description=_("Not a record of this dealership (or no such dealership among yours)."))
-FORBIDDEN = OpenApiResponse(description=_("Your role may not do this."))
 
 
 class HasAnyAction(HasAction):
@@ -32,32 +30,6 @@ class HasAnyAction(HasAction):
         if isinstance(actions, str):
             actions = (actions,)
         return any(can(request.user, name) for name in actions)
-
-
-class ScopedViewSet(DealershipScopedMixin, viewsets.GenericViewSet):
-    """List, retrieve, create and update one kind of record of the current dealership."""
-
-    ordering = ["-id"]
-    ordering_fields = ["id"]
-    #: selector returning this dealership's records
-    selector = None
-    model = None
-
-    def initial(self, request, *args, **kwargs):
-        # A method this route does not have (DELETE) is 405 for everyone, before roles are checked.
-        if self.action is None and request.method.lower() != "options":
-            raise exceptions.MethodNotAllowed(request.method)
-        super().initial(request, *args, **kwargs)
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no dealership
-            return self.model.objects.none()
-        return self.selector(dealership=self.dealership)
-
-    def get_serializer_context(self):
-        if getattr(self, "swagger_fake_view", False):
-            return {"request": self.request, "format_kwarg": None, "view": self, "dealership": None}
-        return super().get_serializer_context()
 
 
 @extend_schema_view(
