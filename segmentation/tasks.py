@@ -1,3 +1,5 @@
+from datetime import date
+
 from celery import shared_task
 
 from dealercrm.core.models import Dealership
@@ -14,13 +16,23 @@ from .services import segmentation_run
     time_limit=1800,
     soft_time_limit=1700,
 )
-def segment_dealership_task(dealership_id: int, trigger: str = SegmentationRun.Trigger.SCHEDULE, user_id=None) -> int:
-    """One dealership's run for its today (idempotent: a repeat finds nothing changed). Returns the run's id."""
+def segment_dealership_task(
+    dealership_id: int,
+    trigger: str = SegmentationRun.Trigger.SCHEDULE,
+    user_id=None,
+    reference_date: str | None = None,
+    force: bool = False,
+) -> int:
+    """One dealership's run for ``reference_date`` (ISO; default: its today), idempotent: a repeat finds nothing
+    changed unless ``force``. Returns the run's id."""
     from dealercrm.core.models import User
 
     dealership = Dealership.objects.get(pk=dealership_id)
     user = User.objects.filter(pk=user_id).first() if user_id else None
-    return segmentation_run(dealership=dealership, trigger=trigger, acting_user=user).pk
+    day = date.fromisoformat(reference_date) if reference_date else None
+    return segmentation_run(
+        dealership=dealership, reference_date=day, trigger=trigger, acting_user=user, force=force
+    ).pk
 
 
 @shared_task(bind=True, name="segmentation.tasks.segment_all_task", acks_late=True, time_limit=60, soft_time_limit=50)
