@@ -103,26 +103,37 @@ def load_inputs(*, dealership_id: int, reference: date, window_days: int) -> Run
     }
     in_window = "v.opened_on > %(window_start)s"
     maintenance = "v.visit_type = %(maintenance)s"
-    fen = "CAST(ROUND(SUM({amount}) * 100) AS BIGINT)"
+
+    def count(condition: str) -> str:
+        return f"COUNT(*) FILTER (WHERE {condition})"
+
+    def fen(condition: str | None = None) -> str:
+        total = "SUM(v.total_amount)" + (f" FILTER (WHERE {condition})" if condition else "")
+        return f"CAST(ROUND(COALESCE({total}, 0) * 100) AS BIGINT)"
+
+    def day(aggregate: str, condition: str | None = None) -> str:
+        return day_number(f"{aggregate}(v.opened_on)" + (f" FILTER (WHERE {condition})" if condition else ""))
+
+    # Aggregates with FILTER (PostgreSQL, SQLite ≥ 3.30) and day numbers of the aggregated dates, not of every row.
     pairs = frame(
         f"""SELECT v.customer_id, v.vehicle_id,
-                SUM(CASE WHEN {in_window} THEN 1 ELSE 0 END),
-                SUM(CASE WHEN {in_window} AND {maintenance} THEN 1 ELSE 0 END),
-                {fen.format(amount=f"CASE WHEN {in_window} THEN v.total_amount ELSE 0 END")},
-                {fen.format(amount=f"CASE WHEN {in_window} AND {maintenance} THEN v.total_amount ELSE 0 END")},
-                SUM(CASE WHEN v.opened_on > %(year_start)s THEN 1 ELSE 0 END),
-                {fen.format(amount="v.total_amount")},
-                MIN({day_number("v.opened_on")}),
-                MAX({day_number("v.opened_on")}),
-                MAX(CASE WHEN {maintenance} THEN {day_number("v.opened_on")} END),
-                MIN(CASE WHEN v.mileage_km IS NOT NULL THEN {day_number("v.opened_on")} END),
-                MAX(CASE WHEN v.mileage_km IS NOT NULL THEN {day_number("v.opened_on")} END),
+                {count(in_window)},
+                {count(f"{in_window} AND {maintenance}")},
+                {fen(in_window)},
+                {fen(f"{in_window} AND {maintenance}")},
+                {count("v.opened_on > %(year_start)s")},
+                {fen()},
+                {day("MIN")},
+                {day("MAX")},
+                {day("MAX", maintenance)},
+                {day("MIN", "v.mileage_km IS NOT NULL")},
+                {day("MAX", "v.mileage_km IS NOT NULL")},
                 MIN(v.mileage_km),
                 MAX(v.mileage_km),
-                SUM(CASE WHEN {in_window} AND v.visit_type = %(bodywork)s THEN 1 ELSE 0 END),
-                SUM(CASE WHEN {in_window} AND v.visit_type = %(warranty)s THEN 1 ELSE 0 END),
-                SUM(CASE WHEN {in_window} AND v.payer = %(insurance)s THEN 1 ELSE 0 END),
-                SUM(CASE WHEN {in_window} AND v.campaign_code <> '' THEN 1 ELSE 0 END)
+                {count(f"{in_window} AND v.visit_type = %(bodywork)s")},
+                {count(f"{in_window} AND v.visit_type = %(warranty)s")},
+                {count(f"{in_window} AND v.payer = %(insurance)s")},
+                {count(f"{in_window} AND v.campaign_code <> ''")}
             FROM {visits} v
             WHERE v.dealership_id = %(d)s AND v.opened_on <= %(ref)s
             GROUP BY v.customer_id, v.vehicle_id""",
