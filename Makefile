@@ -73,6 +73,7 @@ demo: venv
 	else \
 		$(DEMO_ENV) $(PY) manage.py seed_demo; \
 	fi
+	$(DEMO_ENV) $(PY) manage.py segment --dealership DEMO
 	@echo "Open http://$(HOST):$(PORT) and log in as advisor / agent / ccmanager / asmanager / admin, password demo1234"
 	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
