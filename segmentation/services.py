@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from contextlib import contextmanager
 from datetime import date
 
 import numpy as np
@@ -86,6 +87,26 @@ def _fingerprint(dealership: Dealership, rule_set: RuleSet, reference: date) -> 
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+_LOCK_NAMESPACE = 0x534547  # "SEG": pg_advisory_lock(namespace, dealership id), one run of a store at a time
+
+
+@contextmanager
+def _dealership_lock(dealership: Dealership):
+    """Runs of one dealership take turns, from before the run's row is created until its work is committed,
+    so that run ids follow the order in which runs write (the history relies on it). A session lock on
+    PostgreSQL; SQLite lets one writer in at a time anyway."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, dealership.pk])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, dealership.pk])
+
+
 def segmentation_run(
     *,
     dealership: Dealership,
@@ -96,60 +117,64 @@ def segmentation_run(
 ) -> SegmentationRun:
     """Segment every customer and vehicle of ``dealership`` as of ``reference_date`` (default: its today).
 
-    One transaction; runs of one dealership take turns. A run writes result rows only for the customers
-    and vehicles whose result changed. When nothing it reads has changed since the dealership's latest
-    run, for the same date and rules, the run is recorded as unchanged without computing anything again
-    (``force`` computes all the same; it finds nothing to write).
-    A failed run is recorded as failed, with its error, and the exception is raised again.
+    The run's row is saved first, as running (the run history shows it), then the work is done in one
+    transaction; runs of one dealership take turns. A run writes result rows only for the customers and
+    vehicles whose result changed. When nothing it reads has changed since the dealership's latest run,
+    for the same date and rules, the run is recorded as unchanged without computing anything again
+    (``force`` computes all the same; it finds nothing to write). A failed run is recorded as failed,
+    with its error, nothing of its work is kept, and the exception is raised again.
     """
     reference = reference_date or timezone.localdate(timezone=_zone(dealership))
     started = time.perf_counter()
     user = acting_user if getattr(acting_user, "pk", None) else None
-    try:
-        with transaction.atomic():
-            Dealership.objects.select_for_update().filter(pk=dealership.pk).first()
-            rule_set = ruleset_current(dealership=dealership)
-            fingerprint = _fingerprint(dealership, rule_set, reference)
-            latest = (
-                SegmentationRun.objects.filter(dealership=dealership, status=SegmentationRun.Status.SUCCEEDED)
-                .order_by("-id")
-                .first()
-            )
-            run = SegmentationRun.objects.create(
-                dealership=dealership,
-                rule_set=rule_set,
-                reference_date=reference,
-                trigger=trigger,
-                started_by=user,
-                fingerprint=fingerprint,
-            )
-            if (
-                not force
-                and latest is not None
-                and latest.fingerprint == fingerprint
-                and latest.rule_set_id == rule_set.pk
-                and latest.reference_date == reference
-            ):
-                _finish_unchanged(run, latest)
-            else:
-                _compute(run, rule_set)
-            run.status = SegmentationRun.Status.SUCCEEDED
-            run.finished_at = timezone.now()
-            run.duration_ms = int((time.perf_counter() - started) * 1000)
-            run.save()
-    except Exception as exc:
-        SegmentationRun.objects.create(
+    with _dealership_lock(dealership):
+        # A run still marked running now was cut short (its worker died): we hold the store's lock.
+        SegmentationRun.objects.filter(dealership=dealership, status=SegmentationRun.Status.RUNNING).update(
+            status=SegmentationRun.Status.FAILED, error=_("Interrupted before it finished."), finished_at=timezone.now()
+        )
+        run = SegmentationRun.objects.create(
             dealership=dealership,
             rule_set=ruleset_current(dealership=dealership),
             reference_date=reference,
             trigger=trigger,
             started_by=user,
-            status=SegmentationRun.Status.FAILED,
-            finished_at=timezone.now(),
-            duration_ms=int((time.perf_counter() - started) * 1000),
-            error=f"{type(exc).__name__}: {exc}"[:2000],
         )
-        raise
+        try:
+            with transaction.atomic():
+                rule_set = run.rule_set
+                run.fingerprint = _fingerprint(dealership, rule_set, reference)
+                latest = (
+                    SegmentationRun.objects.filter(dealership=dealership, status=SegmentationRun.Status.SUCCEEDED)
+                    .order_by("-id")
+                    .first()
+                )
+                if (
+                    not force
+                    and latest is not None
+                    and latest.fingerprint == run.fingerprint
+                    and latest.rule_set_id == rule_set.pk
+                    and latest.reference_date == reference
+                ):
+                    _finish_unchanged(run, latest)
+                else:
+                    _compute(run, rule_set)
+                run.status = SegmentationRun.Status.SUCCEEDED
+                run.finished_at = timezone.now()
+                run.duration_ms = int((time.perf_counter() - started) * 1000)
+                run.save()
+        except Exception as exc:
+            SegmentationRun.objects.filter(pk=run.pk).update(
+                status=SegmentationRun.Status.FAILED,
+                finished_at=timezone.now(),
+                duration_ms=int((time.perf_counter() - started) * 1000),
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+                counts={},
+                customers=0,
+                active_customers=0,
+                changed_customers=0,
+                changed_vehicles=0,
+            )
+            raise
     return run
 
 
@@ -188,7 +213,6 @@ def _compute(run: SegmentationRun, rule_set: RuleSet) -> None:
         "age_band": _counts(vehicles["age_band"]),
         "tags": {code: int(flag.sum()) for code, flag in flags.items()},
     }
-    run.save()  # the run's id is what the result rows refer to
     run.changed_customers = _write_changes(run, CustomerSegment, "customer_id", _customer_columns(customers))
     run.changed_vehicles = _write_changes(run, VehicleForecast, "vehicle_id", _vehicle_columns(vehicles))
 

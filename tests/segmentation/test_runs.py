@@ -4,6 +4,7 @@ rule versions, the command and the number of queries."""
 from datetime import date
 from decimal import Decimal
 from io import StringIO
+from itertools import pairwise
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -103,6 +104,19 @@ def test_a_failed_run_is_recorded_with_its_error_and_leaves_no_rows(dealership, 
     assert not CustomerSegment.objects.exists()
     with pytest.raises(ApplicationError):
         customer_segments_at(run=run)
+
+
+def test_a_run_left_running_by_a_dead_worker_is_marked_interrupted_by_the_next(dealership):
+    a_few_customers(dealership)
+    dead = SegmentationRun.objects.create(
+        dealership=dealership, rule_set=ruleset_current(dealership=dealership), reference_date=REF, trigger="schedule"
+    )
+
+    done = segmentation_run(dealership=dealership, reference_date=REF)
+
+    dead.refresh_from_db()
+    assert (dead.status, dead.error) == ("failed", "Interrupted before it finished.")
+    assert done.status == "succeeded" and done.pk > dead.pk
 
 
 def test_runs_of_one_dealership_leave_another_alone(dealership, other_dealership):
@@ -264,3 +278,40 @@ def test_the_nightly_task_runs_every_active_dealership(dealership, other_dealers
     assert list(SegmentationRun.objects.values_list("dealership__code", "trigger", "status")) == [
         ("SZ01", "schedule", "succeeded")
     ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_one_store_at_the_same_moment_take_turns_and_keep_the_history_whole():
+    import threading
+
+    from django.db import connections
+
+    from tests.factories import DealershipFactory
+
+    store = DealershipFactory(code="TWICE")
+    customers = [build(store, [(10 + i, M, "500"), (200, R, "900")]) for i in range(5)]
+    barrier, errors = threading.Barrier(2), []
+
+    def run(day):
+        try:
+            barrier.wait(timeout=10)
+            segmentation_run(dealership=store, reference_date=day, force=True)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(day,)) for day in (REF, date(2026, 6, 30))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert SegmentationRun.objects.filter(dealership=store, status="succeeded").count() == 2
+    for customer in customers:
+        rows = list(CustomerSegment.objects.filter(customer=customer).order_by("valid_from_id"))
+        assert [r.valid_to_id is None for r in rows].count(True) == 1
+        assert all(r.valid_to_id is None or r.valid_to_id > r.valid_from_id for r in rows)
+        assert all(a.valid_to_id == b.valid_from_id for a, b in pairwise(rows))
