@@ -36,8 +36,8 @@ def add_service_error(form: forms.Form, exc: Exception) -> None:
     form.add_error(None, exc)
 
 
-def _helper() -> FormHelper:
-    """Fields only: the page template (customers/form_page.html) draws the <form>, its buttons and the CSRF token."""
+def fields_only_helper() -> FormHelper:
+    """Fields only: the page template draws the <form>, its buttons and the CSRF token (shared by every app)."""
     helper = FormHelper()
     helper.form_tag = False
     helper.disable_csrf = True
@@ -90,7 +90,7 @@ class CustomerForm(forms.ModelForm):
             del self.fields["consent"]
         self.fields["phone"].widget.attrs.update({"inputmode": "tel", "autocomplete": "off"})
         self.fields["name"].widget.attrs["autofocus"] = True
-        self.helper = _helper()
+        self.helper = fields_only_helper()
         self.helper.layout = Layout(
             Fieldset(
                 _("Customer"),
@@ -153,7 +153,7 @@ class ConsentForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = fields_only_helper()
 
 
 class VehicleForm(forms.ModelForm):
@@ -181,7 +181,7 @@ class VehicleForm(forms.ModelForm):
             self.fields[name].widget.attrs.update({"autocomplete": "off", "autocapitalize": "characters"})
         self.fields["mileage_km"].widget.attrs["min"] = 0
         self.fields["plate"].widget.attrs["autofocus"] = True
-        self.helper = _helper()
+        self.helper = fields_only_helper()
         self.helper.layout = Layout(
             Row(Column("plate", css_class="col-md-4"), Column("vin", css_class="col-md-8")),
             Row(
@@ -249,7 +249,7 @@ class VisitForm(forms.ModelForm):
         self.fields["advisor_name"].help_text = _("Leave blank for yourself.")
         self.fields["mileage_km"].widget.attrs["min"] = 0
         self.fields["ro_number"].widget.attrs.update({"autofocus": True, "autocomplete": "off"})
-        self.helper = _helper()
+        self.helper = fields_only_helper()
         self.helper.layout = Layout(
             Row(Column("vehicle", css_class="col-md-8"), Column("mileage_km", css_class="col-md-4")),
             Row(

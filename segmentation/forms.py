@@ -8,7 +8,6 @@ the fields they name; an error about the C3 mapping lands on the cells that hold
 from __future__ import annotations
 
 from crispy_forms.bootstrap import InlineCheckboxes
-from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Div, Field, Fieldset, Layout, Row
 from django import forms
 from django.core.exceptions import ValidationError
@@ -16,19 +15,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.forms import add_service_error
+from customers.forms import add_service_error, fields_only_helper
 
 from .models import C3_CELLS, C3Group, RuleSet
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def _helper() -> FormHelper:
-    """Fields only: the page template draws the <form>, its buttons and the CSRF token."""
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    return helper
 
 
 # --- The customer list's filter ----------------------------------------------------------------------------
@@ -57,7 +48,7 @@ def prepare_filter_form(form: forms.Form) -> forms.Form:
         field.label = capfirst(field.label)
     form.fields["model"].widget.attrs.update({"placeholder": _("e.g. GL8"), "autocomplete": "off"})
     form.fields["plate_prefix"].widget.attrs.update({"placeholder": _("e.g. 粤B"), "autocomplete": "off"})
-    helper = _helper()
+    helper = fields_only_helper()
     helper.layout = Layout(
         InlineCheckboxes("c3_group"),
         Row(
@@ -133,7 +124,7 @@ class RuleSetForm(forms.Form):
             Row(*[Column(cell_field(cell), css_class="col-md-6") for cell in C3_CELLS]),
             css_id="c3-mapping",
         )
-        self.helper = _helper()
+        self.helper = fields_only_helper()
         self.helper.layout = Layout(
             Fieldset(
                 _("C3 groups"),
