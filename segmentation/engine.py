@@ -233,10 +233,9 @@ def forecast_vehicles(vehicles: pd.DataFrame, rules, reference: date) -> pd.Data
     frame = vehicles[["vehicle_id"]].copy()
     frame["age_band"] = age_bands(vehicles["purchase_date"].to_numpy(dtype="datetime64[D]"), reference)
 
-    brands = vehicles["brand"].fillna("")
-    schedule = {brand: rules.schedule_for(brand) for brand in brands.unique()}
-    schedule_days = brands.map(lambda b: schedule[b][0]).to_numpy(dtype=np.int64)
-    schedule_km = brands.map(lambda b: schedule[b][1]).to_numpy(dtype=np.int64)
+    codes, brands = pd.factorize(vehicles["brand"].fillna(""))
+    schedule = np.array([rules.schedule_for(brand) for brand in brands], dtype=np.int64).reshape(-1, 2)
+    schedule_days, schedule_km = schedule[codes, 0], schedule[codes, 1]
 
     first_read = vehicles["first_read_on"].to_numpy(dtype="datetime64[D]")
     last_read = vehicles["last_read_on"].to_numpy(dtype="datetime64[D]")

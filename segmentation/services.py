@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, DecimalField, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +23,7 @@ from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.models import Dealership
 
 from . import engine, tagging
-from .loading import load_inputs
+from .loading import load_inputs, tune_for_run
 from .models import CustomerSegment, RuleSet, SegmentationRun, VehicleForecast
 
 logger = logging.getLogger(__name__)
@@ -194,6 +194,7 @@ def _finish_unchanged(run: SegmentationRun, latest: SegmentationRun) -> None:
 def _compute(run: SegmentationRun, rule_set: RuleSet) -> None:
     reference = run.reference_date
     clock = time.perf_counter()
+    tune_for_run()
     inputs = load_inputs(dealership_id=run.dealership_id, reference=reference, window_days=rule_set.window_days)
     logger.debug("segmentation: loaded in %.2f s", time.perf_counter() - clock)
     verdicts = engine.classify_customers(engine.customer_metrics(inputs), rule_set.rules(), reference)
@@ -226,12 +227,6 @@ def _counts(values: pd.Series) -> dict[str, int]:
 # --- writing the changes --------------------------------------------------------------------------------
 
 
-def _money(fen: pd.Series) -> np.ndarray:
-    fen = fen.to_numpy(dtype=np.int64)
-    yuan, cents = np.divmod(fen, 100)
-    return np.array([f"{y}.{c:02d}" for y, c in zip(yuan.tolist(), cents.tolist(), strict=True)], dtype=object)
-
-
 def _iso_dates(days: pd.Series) -> np.ndarray:
     values = days.to_numpy(dtype="datetime64[D]")
     text = values.astype(str).astype(object)
@@ -248,11 +243,11 @@ def _customer_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         "lapsed": frame["lapsed"].to_numpy(dtype=object),
         "window_visits": frame["window_visits"].to_numpy(dtype=np.int64),
         "maintenance_visits": frame["maintenance_visits"].to_numpy(dtype=np.int64),
-        "window_spend": _money(frame["window_spend"]),
-        "maintenance_spend": _money(frame["maintenance_spend"]),
+        "window_spend": frame["window_spend"].to_numpy(dtype=np.int64),  # fen
+        "maintenance_spend": frame["maintenance_spend"].to_numpy(dtype=np.int64),  # fen
         "observed_from": _iso_dates(frame["observed_from"]),
         "visits_12m": frame["visits_12m"].to_numpy(dtype=np.int64),
-        "lifetime_value": _money(frame["lifetime_value"]),
+        "lifetime_value": frame["lifetime_value"].to_numpy(dtype=np.int64),  # fen
         "last_visit_on": _iso_dates(frame["last_visit_on"]),
         "tags": frame["tags"].to_numpy(dtype=np.int64),
     }
@@ -275,6 +270,7 @@ def _write_changes(run: SegmentationRun, model, key: str, columns: dict[str, np.
 
     Set-based, the same few statements whatever the number of rows: the results are staged in a temporary
     table, one ``UPDATE … FROM`` closes what changed, one ``INSERT … SELECT`` adds what is new or changed.
+    Decimal fields come as whole numbers of their smallest unit (fen) and are divided in SQL, exactly.
     Returns how many rows were inserted.
     """
     qn = connection.ops.quote_name
@@ -282,9 +278,15 @@ def _write_changes(run: SegmentationRun, model, key: str, columns: dict[str, np.
     stage = f"seg_stage_{model._meta.model_name}"
     fields = model.RESULT_FIELDS
     names = [key, *fields]
-    specs = [f"{qn(key)} bigint NOT NULL"] + [
-        f"{qn(name)} {model._meta.get_field(name).db_type(connection)}" for name in fields
-    ]
+    specs, value = [f"{qn(key)} bigint NOT NULL"], {}
+    for name in fields:
+        field = model._meta.get_field(name)
+        if isinstance(field, DecimalField):
+            specs.append(f"{qn(name)} bigint")
+            value[name] = f"(s.{qn(name)} / {10**field.decimal_places}.0)"
+        else:
+            specs.append(f"{qn(name)} {field.db_type(connection)}")
+            value[name] = f"s.{qn(name)}"
     postgres = connection.vendor == "postgresql"
     distinct = "IS DISTINCT FROM" if postgres else "IS NOT"
     with connection.cursor() as cursor:
@@ -297,7 +299,7 @@ def _write_changes(run: SegmentationRun, model, key: str, columns: dict[str, np.
             cursor.execute(f"ANALYZE {stage}")
     else:
         copy_rows(stage, names, zip(*(a.tolist() for a in arrays), strict=True))
-    changed = " OR ".join(f"t.{qn(name)} {distinct} s.{qn(name)}" for name in fields)
+    changed = " OR ".join(f"t.{qn(name)} {distinct} {value[name]}" for name in fields)
     params = {"run": run.pk, "d": run.dealership_id}
     # Hash joins: with the statistics of a new (empty) results table, PostgreSQL would probe it in a nested
     # loop once per staged row, as it grows: minutes instead of a second (measured on the first run).
@@ -308,7 +310,7 @@ def _write_changes(run: SegmentationRun, model, key: str, columns: dict[str, np.
             params,
         )
         target = ", ".join(map(qn, fields))
-        source = ", ".join(f"s.{qn(name)}" for name in fields)
+        source = ", ".join(value[name] for name in fields)
         cursor.execute(
             f"""INSERT INTO {table} (dealership_id, {qn(key)}, valid_from_id, valid_to_id, {target})
                 SELECT %(d)s, s.{qn(key)}, %(run)s, NULL, {source} FROM {stage} AS s
