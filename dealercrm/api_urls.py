@@ -7,4 +7,5 @@ urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("customers.api_urls")),
     path("segmentation/", include("segmentation.api_urls")),
+    path("campaigns/", include("campaigns.api_urls")),
 ]

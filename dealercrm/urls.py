@@ -14,6 +14,8 @@ urlpatterns = [
     path("dealership/switch/", SwitchDealershipView.as_view(), name="switch-dealership"),
     path("customers/", include("customers.urls")),
     path("segments/", include("segmentation.urls")),
+    path("campaigns/", include("campaigns.urls")),
+    path("calls/", include("campaigns.workbench_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("dealercrm.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

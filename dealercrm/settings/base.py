@@ -173,6 +173,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segmentation.tasks.segment_all_task",
         "schedule": crontab(hour=3, minute=0),
     },
+    "campaigns-daily": {
+        "task": "campaigns.tasks.campaigns_daily_task",
+        "schedule": crontab(hour=0, minute=10),
+    },
 }
 
 # --- REST framework --------------------------------------------------------

@@ -1,0 +1,327 @@
+"""Every read of campaigns, scoped to a dealership (or to the agent, who is scoped by it)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from customers.models import ZERO, ServiceVisit
+from dealercrm.core.models import Dealership
+
+from . import stats
+from .models import CallAttempt, Campaign, ComplianceTerm, Coupon, CouponTemplate, Invitation, TargetGroup
+from .targeting import eligible_customers, matching
+
+
+def campaigns(*, dealership: Dealership) -> QuerySet[Campaign]:
+    return Campaign.objects.filter(dealership=dealership).select_related("created_by")
+
+
+def campaign_get(*, dealership: Dealership, pk: int) -> Campaign:
+    return get_object_or_404(campaigns(dealership=dealership), pk=pk)
+
+
+def target_groups(*, dealership: Dealership) -> QuerySet[TargetGroup]:
+    return (
+        TargetGroup.objects.filter(campaign__dealership=dealership)
+        .select_related("campaign")
+        .prefetch_related("offers", "offers_b")
+    )
+
+
+def coupon_templates(*, dealership: Dealership) -> QuerySet[CouponTemplate]:
+    return CouponTemplate.objects.filter(dealership=dealership)
+
+
+def coupons(*, dealership: Dealership) -> QuerySet[Coupon]:
+    return Coupon.objects.filter(dealership=dealership).select_related(
+        "template", "customer", "campaign", "redeemed_visit"
+    )
+
+
+def coupon_by_code(*, dealership: Dealership, code: str) -> Coupon:
+    return get_object_or_404(coupons(dealership=dealership), code=(code or "").strip().upper())
+
+
+def coupons_open(*, dealership: Dealership, customer, today: date | None = None) -> list[Coupon]:
+    """The customer's coupons that can still be used (open and not past their last day), soonest first."""
+    today = today or timezone.localdate()
+    return list(
+        coupons(dealership=dealership)
+        .filter(customer=customer, status=Coupon.Status.ISSUED, expires_on__gte=today)
+        .order_by("expires_on", "id")
+    )
+
+
+def compliance_terms(*, dealership: Dealership) -> QuerySet[ComplianceTerm]:
+    return ComplianceTerm.objects.filter(dealership=dealership)
+
+
+def invitations(*, dealership: Dealership) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(campaign__dealership=dealership).select_related(
+        "campaign", "target_group", "customer", "vehicle", "agent", "appointment"
+    )
+
+
+# --- preview ----------------------------------------------------------------------------------------------
+
+
+def preview(*, campaign: Campaign) -> list[dict]:
+    """Per target group, in order: how many eligible customers it matches, and how many of them generation
+    would add (not on the list yet, and not matched by an earlier group). A few counts per group."""
+    groups = list(campaign.target_groups.order_by("position", "id"))
+    rows = []
+    for i, group in enumerate(groups):
+        rows.append(
+            {
+                "group": group,
+                "matches": matching(group, exclude_invited=False).count(),
+                "would_add": matching(group, before=groups[:i]).count(),
+                "invited": group.invitations.count(),
+            }
+        )
+    return rows
+
+
+def ineligible_counts(*, dealership: Dealership) -> dict[str, int]:
+    """How many of the dealership's customers no list may hold, by reason (for the preview page)."""
+    from customers.models import Customer
+
+    figures = Customer.objects.filter(dealership=dealership).aggregate(
+        no_consent=Count("id", filter=Q(marketing_consent=False)),
+        do_not_contact=Count("id", filter=Q(do_not_contact=True)),
+        wrong_number=Count("id", filter=Q(flag_wrong_number=True)),
+    )
+    figures["eligible"] = eligible_customers(dealership).count()
+    return figures
+
+
+# --- attendance, progress and results ---------------------------------------------------------------------
+
+
+def _period_visits(campaign: Campaign):
+    return ServiceVisit.objects.filter(
+        dealership_id=campaign.dealership_id, opened_on__gte=campaign.starts_on, opened_on__lte=campaign.ends_on
+    )
+
+
+def invitations_with_attendance(*, campaign: Campaign) -> QuerySet[Invitation]:
+    """The campaign's invitations with ``attended`` (a visit of the customer in the period, before or after
+    the call; visits imported later count too) and ``revenue`` (the total of those visits)."""
+    visits = _period_visits(campaign).filter(customer_id=OuterRef("customer_id"))
+    revenue = visits.order_by().values("customer_id").annotate(total=Sum("total_amount")).values("total")
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return Invitation.objects.filter(campaign=campaign).annotate(
+        attended=Exists(visits),
+        revenue=Coalesce(Subquery(revenue, output_field=money), Value(ZERO), output_field=money),
+    )
+
+
+def group_summary(*, campaign: Campaign) -> list[dict]:
+    """Per target group: invited (the list after exclusions, not the holdout), called, reached, booked
+    (accepted with an appointment), success rate against the goal, attended, revenue, average ticket, and the
+    holdout's size and attendance. Two queries: the list's counts, and the period's visits of its customers."""
+    reached = Exists(CallAttempt.objects.filter(invitation_id=OuterRef("pk"), outcome__in=CallAttempt.REACHED))
+    called = Q(holdout=False)
+    counts = {
+        row["target_group_id"]: row
+        for row in Invitation.objects.filter(campaign=campaign)
+        .alias(was_reached=reached)
+        .values("target_group_id")
+        .annotate(
+            invited=Count("id", filter=called),
+            called=Count("id", filter=called & (Q(attempts__gt=0) | ~Q(status__in=Invitation.OPEN))),
+            reached=Count("id", filter=called & Q(was_reached=True)),
+            booked=Count("id", filter=called & Q(status=Invitation.Status.ACCEPTED)),
+            holdout=Count("id", filter=Q(holdout=True)),
+        )
+        .order_by()
+    }
+    attendance = {
+        (row["group"], row["holdout"]): row
+        for row in _period_visits(campaign)
+        .filter(customer__invitations__campaign=campaign)
+        .values(group=F("customer__invitations__target_group_id"), holdout=F("customer__invitations__holdout"))
+        .annotate(attended=Count("customer_id", distinct=True), revenue=Sum("total_amount"))
+        .order_by()
+    }
+    rows = []
+    for group in campaign.target_groups.order_by("position", "id"):
+        row = counts.get(group.pk, {})
+        came = attendance.get((group.pk, False), {})
+        invited, booked = row.get("invited", 0), row.get("booked", 0)
+        attended, revenue = came.get("attended", 0), came.get("revenue") or ZERO
+        rows.append(
+            {
+                "group": group,
+                "invited": invited,
+                "called": row.get("called", 0),
+                "reached": row.get("reached", 0),
+                "booked": booked,
+                "success_rate": booked / invited if invited else None,
+                "goal_rate": float(group.goal_rate) if group.goal_rate is not None else None,
+                "attended": attended,
+                "attendance_rate": attended / invited if invited else None,
+                "revenue": revenue,
+                "average_ticket": (revenue / attended).quantize(ZERO) if attended else None,
+                "holdout": row.get("holdout", 0),
+                "holdout_attended": attendance.get((group.pk, True), {}).get("attended", 0),
+            }
+        )
+    return rows
+
+
+def non_target_participants(*, campaign: Campaign) -> dict:
+    """Customers not on the list whose visit in the period carries the campaign's code: how many, revenue."""
+    visits = (
+        _period_visits(campaign)
+        .filter(campaign_code=campaign.code)
+        .exclude(customer_id__in=Invitation.objects.filter(campaign=campaign).values("customer_id"))
+    )
+    figures = visits.aggregate(customers=Count("customer_id", distinct=True), revenue=Sum("total_amount"))
+    return {"customers": figures["customers"], "revenue": figures["revenue"] or ZERO}
+
+
+def agent_progress(*, campaign: Campaign) -> list[dict]:
+    """Per agent: invitations, calls made, customers reached, accepted, success rate. Two queries."""
+    lists = {
+        row["agent_id"]: row
+        for row in Invitation.objects.filter(campaign=campaign, holdout=False, agent__isnull=False)
+        .values("agent_id", "agent__username", "agent__display_name")
+        .annotate(
+            invitations=Count("id"),
+            open=Count("id", filter=Q(status__in=Invitation.OPEN)),
+            accepted=Count("id", filter=Q(status=Invitation.Status.ACCEPTED)),
+        )
+        .order_by()
+    }
+    calls = {
+        row["agent_id"]: row
+        for row in CallAttempt.objects.filter(invitation__campaign=campaign)
+        .values("agent_id")
+        .annotate(
+            calls=Count("id"),
+            reached=Count("invitation_id", filter=Q(outcome__in=CallAttempt.REACHED), distinct=True),
+        )
+        .order_by()
+    }
+    rows = []
+    for agent_id, row in sorted(lists.items(), key=lambda item: item[1]["agent__username"]):
+        made = calls.get(agent_id, {})
+        rows.append(
+            {
+                "agent_id": agent_id,
+                "agent": row["agent__display_name"] or row["agent__username"],
+                "invitations": row["invitations"],
+                "open": row["open"],
+                "calls": made.get("calls", 0),
+                "reached": made.get("reached", 0),
+                "accepted": row["accepted"],
+                "success_rate": row["accepted"] / row["invitations"] if row["invitations"] else None,
+            }
+        )
+    return rows
+
+
+def variant_results(*, campaign: Campaign) -> list[dict]:
+    """Per A/B target group: each variant's invited and accepted, and their comparison (``stats``)."""
+    rows = []
+    groups = campaign.target_groups.filter(ab_test=True).order_by("position", "id")
+    figures = {
+        (row["target_group_id"], row["variant"]): row
+        for row in Invitation.objects.filter(campaign=campaign, holdout=False, target_group__in=groups)
+        .values("target_group_id", "variant")
+        .annotate(invited=Count("id"), accepted=Count("id", filter=Q(status=Invitation.Status.ACCEPTED)))
+        .order_by()
+    }
+    for group in groups:
+        a = figures.get((group.pk, "A"), {"invited": 0, "accepted": 0})
+        b = figures.get((group.pk, "B"), {"invited": 0, "accepted": 0})
+        rows.append(
+            {
+                "group": group,
+                "a": a,
+                "b": b,
+                "comparison": stats.compare_rates(a["accepted"], a["invited"], b["accepted"], b["invited"]),
+            }
+        )
+    return rows
+
+
+def holdout_results(*, summary: list[dict]) -> list[dict]:
+    """Per target group with a holdout: uplift of calling over the holdout (from ``group_summary``)."""
+    return [
+        {
+            "group": row["group"],
+            "uplift": stats.uplift(row["attended"], row["invited"], row["holdout_attended"], row["holdout"]),
+        }
+        for row in summary
+        if row["holdout"]
+    ]
+
+
+# --- the agent's workbench --------------------------------------------------------------------------------
+
+
+def agent_queue(*, agent, dealership: Dealership, now: datetime | None = None) -> QuerySet[Invitation]:
+    """The agent's invitations to call now, in order: due call-backs and retries first (by time), then the
+    ones not called yet. Only running campaigns on a day of their period; never the holdout."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    return (
+        Invitation.objects.filter(
+            agent=agent,
+            campaign__dealership=dealership,
+            campaign__status=Campaign.Status.RUNNING,
+            campaign__starts_on__lte=today,
+            campaign__ends_on__gte=today,
+            holdout=False,
+            status__in=Invitation.OPEN,
+            attempts__lt=F("campaign__max_attempts"),
+        )
+        .filter(Q(next_call_at__isnull=True) | Q(next_call_at__lte=now))
+        .order_by(F("next_call_at").asc(nulls_last=True), "id")
+    )
+
+
+def next_invitation(*, agent, dealership: Dealership, now: datetime | None = None) -> Invitation | None:
+    return (
+        agent_queue(agent=agent, dealership=dealership, now=now)
+        .select_related("campaign", "target_group", "customer", "vehicle")
+        .prefetch_related("target_group__offers", "target_group__offers_b")
+        .first()
+    )
+
+
+def today_counts(*, agent, dealership: Dealership, now: datetime | None = None) -> dict:
+    """The agent's calls today by outcome, and how many customers are still waiting in their queue."""
+    now = now or timezone.now()
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = dict(
+        CallAttempt.objects.filter(agent=agent, called_at__gte=start, invitation__campaign__dealership=dealership)
+        .values_list("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+    counts["calls"] = sum(counts.values())
+    counts["waiting"] = agent_queue(agent=agent, dealership=dealership, now=now).count()
+    return counts
+
+
+def invitation_for_agent(*, agent, dealership: Dealership, pk: int) -> Invitation:
+    """One of the agent's own invitations (another agent's is not found)."""
+    return get_object_or_404(invitations(dealership=dealership).filter(agent=agent), pk=pk)
+
+
+def arrivals_invitations(*, dealership: Dealership, appointment_ids) -> dict[int, Invitation]:
+    """The campaign invitation behind each of these appointments (the counter's VIP mark)."""
+    return {
+        inv.appointment_id: inv
+        for inv in Invitation.objects.filter(
+            campaign__dealership=dealership, appointment_id__in=list(appointment_ids)
+        ).select_related("campaign", "target_group")
+    }

@@ -1,0 +1,789 @@
+"""Every write of campaigns: campaigns and their groups, the invitation list, calls, coupons, compliance terms."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers import services as customer_services
+from customers.models import Appointment, Customer, ServiceVisit
+from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.models import Dealership, User
+from dealercrm.core.roles import PERMISSIONS
+
+from . import compliance
+from .models import (
+    CallAttempt,
+    Campaign,
+    ComplianceTerm,
+    Coupon,
+    CouponTemplate,
+    Invitation,
+    TargetGroup,
+)
+from .targeting import matching
+
+#: a call not answered (or busy) comes back to the agent after this long
+RETRY_AFTER = timedelta(hours=2)
+#: coupon codes: unguessable, and read out over the phone without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B)
+CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+CODE_LENGTH = 12
+
+
+def _user(acting_user):
+    return acting_user if getattr(acting_user, "pk", None) else None
+
+
+def _full_clean(instance, exclude=None):
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise ApplicationError(_messages(exc), extra={"fields": getattr(exc, "message_dict", {})}) from exc
+
+
+def _messages(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return " ".join(f"{m}" for messages in exc.message_dict.values() for m in messages)
+    return " ".join(exc.messages)
+
+
+def _today(dealership: Dealership) -> date:
+    from zoneinfo import ZoneInfo
+
+    return timezone.localdate(timezone=ZoneInfo(dealership.time_zone or "Asia/Shanghai"))
+
+
+def _locked(campaign: Campaign) -> Campaign:
+    return Campaign.objects.select_for_update().get(pk=campaign.pk)
+
+
+# --- campaigns --------------------------------------------------------------------------------------------
+
+CAMPAIGN_FIELDS = (
+    "code",
+    "name",
+    "kind",
+    "description",
+    "starts_on",
+    "ends_on",
+    "budget",
+    "cost",
+    "max_attempts",
+    "reinvite_after_days",
+)
+
+
+@transaction.atomic
+def campaign_create(*, dealership: Dealership, acting_user=None, **fields) -> Campaign:
+    unknown = set(fields) - set(CAMPAIGN_FIELDS)
+    if unknown:
+        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    fields["code"] = (fields.get("code") or "").strip().upper()
+    campaign = Campaign(dealership=dealership, created_by=_user(acting_user), **fields)
+    _full_clean(campaign, exclude=["dealership", "created_by"])
+    return _save_campaign(campaign)
+
+
+def _save_campaign(campaign: Campaign) -> Campaign:
+    try:
+        with transaction.atomic():
+            campaign.save()
+    except IntegrityError as exc:
+        raise ApplicationError(
+            _("Campaign code %(code)s is already used in this dealership.") % {"code": campaign.code}
+        ) from exc
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, changes: dict, acting_user=None) -> Campaign:
+    """Change a campaign. A draft or scheduled campaign may change in full; a running one only its name,
+    copy, last day, budget, cost and attempt cap; a finished one only its cost."""
+    campaign = _locked(campaign)
+    unknown = set(changes) - set(CAMPAIGN_FIELDS)
+    if unknown:
+        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    changed = {name for name, value in changes.items() if getattr(campaign, name) != value}
+    allowed = {
+        Campaign.Status.RUNNING: Campaign.RUNNING_FIELDS,
+        Campaign.Status.FINISHED: Campaign.FINISHED_FIELDS,
+    }.get(campaign.status)
+    if allowed is not None and changed - allowed:
+        raise ApplicationError(
+            _("A %(status)s campaign cannot change its %(fields)s.")
+            % {
+                "status": campaign.get_status_display().lower(),
+                "fields": ", ".join(str(Campaign._meta.get_field(n).verbose_name) for n in sorted(changed - allowed)),
+            }
+        )
+    if "code" in changes:
+        changes = {**changes, "code": (changes["code"] or "").strip().upper()}
+    for name, value in changes.items():
+        setattr(campaign, name, value)
+    if (
+        campaign.status == Campaign.Status.RUNNING
+        and "ends_on" in changed
+        and campaign.ends_on < _today(campaign.dealership)
+    ):
+        raise ApplicationError(_("A running campaign's last day cannot be in the past."))
+    _full_clean(campaign, exclude=["dealership", "created_by"])
+    if campaign.status == Campaign.Status.SCHEDULED and changed & {"name", "description"}:
+        _require_compliant(campaign)
+    campaign._change_reason = "update"
+    return _save_campaign(campaign)
+
+
+def _require_compliant(campaign: Campaign) -> None:
+    findings = compliance.campaign_findings(campaign)
+    if findings:
+        raise ApplicationError(
+            _("The campaign uses banned absolute expressions: %(list)s")
+            % {"list": " ".join(f.message() for f in findings)},
+            extra={"findings": [{"phrase": f.phrase, "where": f.where, "excerpt": f.excerpt} for f in findings]},
+        )
+
+
+@transaction.atomic
+def campaign_schedule(*, campaign: Campaign, acting_user=None) -> Campaign:
+    """Draft → scheduled: it needs a target group that matches someone and texts free of banned expressions."""
+    campaign = _locked(campaign)
+    if campaign.status != Campaign.Status.DRAFT:
+        raise ApplicationError(_("Only a draft can be scheduled; this campaign is %(s)s.") % _status(campaign))
+    if campaign.ends_on < _today(campaign.dealership):
+        raise ApplicationError(_("The campaign's last day has passed."))
+    groups = list(campaign.target_groups.all())
+    if not groups:
+        raise ApplicationError(_("Add a target group first."))
+    _require_compliant(campaign)
+    campaign.status = Campaign.Status.SCHEDULED
+    campaign.save(update_fields=["status", "updated_at"])
+    return campaign
+
+
+def _status(campaign):
+    return {"s": campaign.get_status_display().lower()}
+
+
+@transaction.atomic
+def campaign_start(*, campaign: Campaign, acting_user=None, today: date | None = None) -> Campaign:
+    """Scheduled → running, once its first day has come (the daily job does it on that day)."""
+    campaign = _locked(campaign)
+    today = today or _today(campaign.dealership)
+    if campaign.status != Campaign.Status.SCHEDULED:
+        raise ApplicationError(_("Only a scheduled campaign can start; this one is %(s)s.") % _status(campaign))
+    if not campaign.in_period(today):
+        raise ApplicationError(
+            _("The campaign runs from %(start)s to %(end)s: it cannot start on %(today)s.")
+            % {"start": campaign.starts_on, "end": campaign.ends_on, "today": today}
+        )
+    _require_compliant(campaign)
+    campaign.status = Campaign.Status.RUNNING
+    campaign.save(update_fields=["status", "updated_at"])
+    return campaign
+
+
+@transaction.atomic
+def campaign_finish(*, campaign: Campaign, acting_user=None) -> Campaign:
+    campaign = _locked(campaign)
+    if campaign.status not in (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED):
+        raise ApplicationError(
+            _("Only a scheduled or running campaign can finish; this one is %(s)s.") % _status(campaign)
+        )
+    campaign.status = Campaign.Status.FINISHED
+    campaign.save(update_fields=["status", "updated_at"])
+    return campaign
+
+
+def campaigns_advance(*, today: date | None = None) -> dict[str, int]:
+    """The daily job: start scheduled campaigns whose first day has come, finish those whose last day has
+    passed. A campaign that fails its compliance check stays scheduled (its page says why)."""
+    started = finished = 0
+    for campaign in Campaign.objects.filter(status=Campaign.Status.SCHEDULED).select_related("dealership"):
+        day = today or _today(campaign.dealership)
+        if campaign.in_period(day):
+            try:
+                campaign_start(campaign=campaign, today=day)
+                started += 1
+            except ApplicationError:
+                continue
+        elif campaign.ends_on < day:
+            campaign_finish(campaign=campaign)
+            finished += 1
+    for campaign in Campaign.objects.filter(status=Campaign.Status.RUNNING).select_related("dealership"):
+        if campaign.ends_on < (today or _today(campaign.dealership)):
+            campaign_finish(campaign=campaign)
+            finished += 1
+    return {"started": started, "finished": finished}
+
+
+# --- target groups ----------------------------------------------------------------------------------------
+
+GROUP_FIELDS = ("name", "position", "filters", "goal_rate", "script", "ab_test", "script_b", "holdout_share")
+
+
+def _editable_groups(campaign: Campaign) -> None:
+    if campaign.status != Campaign.Status.DRAFT:
+        raise ApplicationError(
+            _("Target groups change only while the campaign is a draft; this one is %(s)s.") % _status(campaign)
+        )
+
+
+def _set_offers(group: TargetGroup, offers, offers_b) -> None:
+    for field, templates in (("offers", offers), ("offers_b", offers_b)):
+        if templates is None:
+            continue
+        templates = list(templates)
+        foreign = [t for t in templates if t.dealership_id != group.campaign.dealership_id]
+        if foreign:
+            raise ApplicationError(_("A coupon template of another dealership cannot be offered."))
+        getattr(group, field).set(templates)
+
+
+@transaction.atomic
+def target_group_create(*, campaign: Campaign, offers=None, offers_b=None, acting_user=None, **fields) -> TargetGroup:
+    campaign = _locked(campaign)
+    _editable_groups(campaign)
+    unknown = set(fields) - set(GROUP_FIELDS)
+    if unknown:
+        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    if "position" not in fields:
+        fields["position"] = campaign.target_groups.count() + 1
+    group = TargetGroup(campaign=campaign, **fields)
+    _full_clean(group, exclude=["campaign"])
+    _check_variants(group)
+    group.save()
+    _set_offers(group, offers, offers_b)
+    return group
+
+
+def _check_variants(group: TargetGroup) -> None:
+    if group.ab_test and not group.script_b.strip():
+        raise ApplicationError(_("An A/B test needs the variant B script (it may differ only in its offer)."))
+
+
+@transaction.atomic
+def target_group_update(
+    *, group: TargetGroup, changes: dict, offers=None, offers_b=None, acting_user=None
+) -> TargetGroup:
+    _editable_groups(_locked(group.campaign))
+    unknown = set(changes) - set(GROUP_FIELDS)
+    if unknown:
+        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    for name, value in changes.items():
+        setattr(group, name, value)
+    _full_clean(group, exclude=["campaign"])
+    _check_variants(group)
+    group.save()
+    _set_offers(group, offers, offers_b)
+    return group
+
+
+@transaction.atomic
+def target_group_delete(*, group: TargetGroup, acting_user=None) -> None:
+    _editable_groups(_locked(group.campaign))
+    group.delete()
+
+
+# --- the invitation list ----------------------------------------------------------------------------------
+
+
+def agents_of(dealership: Dealership):
+    """Staff of the dealership who may work calls."""
+    return User.objects.filter(
+        memberships__dealership=dealership, is_active=True, role__in=PERMISSIONS["calls.work"]
+    ).order_by("username")
+
+
+def _weights(dealership: Dealership, weights) -> list[tuple[int, int]]:
+    """``weights`` ({agent or id: weight} or a list of agents, weight 1 each) as checked (agent id, weight)."""
+    if weights is None:
+        weights = list(agents_of(dealership))
+    if not isinstance(weights, dict):
+        weights = dict.fromkeys(weights, 1)
+    pairs = [(getattr(agent, "pk", agent), int(weight)) for agent, weight in weights.items()]
+    if not pairs:
+        raise ApplicationError(_("Choose at least one agent."))
+    if any(weight < 1 for _pk, weight in pairs):
+        raise ApplicationError(_("A weight is a whole number of at least 1."))
+    allowed = set(agents_of(dealership).values_list("pk", flat=True))
+    wrong = [pk for pk, _weight in pairs if pk not in allowed]
+    if wrong:
+        raise ApplicationError(
+            _("Not an agent of this dealership: %(ids)s.") % {"ids": ", ".join(map(str, sorted(wrong)))}
+        )
+    return sorted(pairs)
+
+
+def _shares(n: int, weights: list[tuple[int, int]], load: dict[int, int]) -> list[tuple[int, int]]:
+    """``n`` split by weight (largest remainder; leftovers to the least loaded), as (agent id, count)."""
+    total = sum(w for _pk, w in weights)
+    exact = [(pk, n * w / total) for pk, w in weights]
+    counts = {pk: int(q) for pk, q in exact}
+    left = n - sum(counts.values())
+    order = sorted(exact, key=lambda item: (-(item[1] - int(item[1])), load.get(item[0], 0), item[0]))
+    for pk, _weight in order[:left]:
+        counts[pk] += 1
+    return [(pk, counts[pk]) for pk, _weight in weights]
+
+
+def _assign_unassigned(campaign: Campaign, weights: list[tuple[int, int]]) -> int:
+    """Give the campaign's unassigned open invitations to ``weights``' agents, group by group, in contiguous
+    ranges of ids: one UPDATE per group and agent, whatever the number of invitations."""
+    open_unassigned = Invitation.objects.filter(
+        campaign=campaign, agent__isnull=True, holdout=False, status__in=Invitation.OPEN
+    )
+    load = dict(
+        Invitation.objects.filter(campaign=campaign, agent_id__in=[pk for pk, _weight in weights])
+        .values_list("agent_id")
+        .annotate(n=Count("id"))
+        .values_list("agent_id", "n")
+    )
+    assigned = 0
+    for group_id in campaign.target_groups.order_by("position", "id").values_list("pk", flat=True):
+        ids = list(open_unassigned.filter(target_group_id=group_id).order_by("id").values_list("id", flat=True))
+        start = 0
+        for agent_id, count in _shares(len(ids), weights, load):
+            if count == 0:
+                continue
+            chunk = ids[start : start + count]
+            start += count
+            assigned += open_unassigned.filter(target_group_id=group_id, id__gte=chunk[0], id__lte=chunk[-1]).update(
+                agent_id=agent_id
+            )
+            load[agent_id] = load.get(agent_id, 0) + count
+    return assigned
+
+
+INSERT_INVITATIONS = """
+INSERT INTO campaigns_invitation (campaign_id, target_group_id, customer_id, vehicle_id, variant, holdout,
+                                  round, status, attempts, created_at)
+SELECT %s, %s, m.customer_id, m.vehicle_id,
+       CASE WHEN %s AND m.position > m.holdouts AND m.position %% 2 = 0 THEN 'B' ELSE 'A' END,
+       m.position <= m.holdouts, 1, 'pending', 0, %s
+FROM (SELECT r.customer_id, r.vehicle_id, ROW_NUMBER() OVER (ORDER BY random()) AS position,
+             COUNT(*) OVER () * %s + 0.5 AS holdouts
+      FROM ({rows}) AS r) AS m
+"""
+
+
+@transaction.atomic
+def invitation_list_generate(*, campaign: Campaign, agents=None, acting_user=None) -> dict:
+    """Freeze who is invited: every eligible customer a target group matches and who is not on the list yet,
+    in the first group that matches, with the vehicle they matched through; a random holdout share of each
+    group is kept aside and, in an A/B group, the rest split at random between the variants. The new
+    invitations are then given to ``agents`` ({agent: weight}, or a list for even shares; default: every
+    agent of the dealership). Running it again adds only customers who match now and did not before.
+
+    Returns {"added": n, "per_group": {group id: n}, "assigned": n}. One INSERT … SELECT per group.
+    """
+    campaign = _locked(campaign)
+    if campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.RUNNING):
+        raise ApplicationError(
+            _("The list is generated for a scheduled or running campaign; this one is %(s)s.") % _status(campaign)
+        )
+    weights = _weights(campaign.dealership, agents)
+    now = timezone.now()
+    per_group = {}
+    with connection.cursor() as cursor:
+        for group in campaign.target_groups.order_by("position", "id"):
+            rows, params = matching(group).query.sql_with_params()
+            holdout = float(group.holdout_share or 0)
+            cursor.execute(
+                INSERT_INVITATIONS.format(rows=rows),
+                [campaign.pk, group.pk, bool(group.ab_test), now, holdout, *params],
+            )
+            per_group[group.pk] = cursor.rowcount
+    added = sum(per_group.values())
+    assigned = _assign_unassigned(campaign, weights) if added else 0
+    return {"added": added, "per_group": per_group, "assigned": assigned}
+
+
+@transaction.atomic
+def invitations_reassign(*, campaign: Campaign, from_agent, agents=None, acting_user=None) -> int:
+    """Move ``from_agent``'s open invitations (away, say) to ``agents`` ({agent: weight} or a list), evenly
+    by weight. Returns how many moved."""
+    campaign = _locked(campaign)
+    if campaign.status == Campaign.Status.FINISHED:
+        raise ApplicationError(_("The campaign is finished."))
+    from_id = getattr(from_agent, "pk", from_agent)
+    weights = [(pk, w) for pk, w in _weights(campaign.dealership, agents) if pk != from_id]
+    if not weights:
+        raise ApplicationError(_("Choose at least one other agent."))
+    Invitation.objects.filter(campaign=campaign, agent_id=from_id, status__in=Invitation.OPEN).update(agent=None)
+    return _assign_unassigned(campaign, weights)
+
+
+@transaction.atomic
+def invitations_assign(*, campaign: Campaign, agents=None, acting_user=None) -> int:
+    """Give the campaign's unassigned open invitations to ``agents``."""
+    campaign = _locked(campaign)
+    if campaign.status == Campaign.Status.FINISHED:
+        raise ApplicationError(_("The campaign is finished."))
+    return _assign_unassigned(campaign, _weights(campaign.dealership, agents))
+
+
+# --- calls ------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def call_record(
+    *,
+    invitation: Invitation,
+    agent,
+    outcome: str,
+    call_back_at: datetime | None = None,
+    appointment_date: date | None = None,
+    time_slot: str = "",
+    note: str = "",
+    now: datetime | None = None,
+) -> CallAttempt:
+    """Record one call of ``agent`` to the customer of ``invitation`` and move the invitation on.
+
+    No answer or busy: tried again later, until the campaign's attempt cap; wrong number: the customer's
+    data-quality flag is set; call back: due at ``call_back_at``; accepted: an appointment on
+    ``appointment_date`` (in the campaign's period) and the group's offer as coupons.
+    """
+    now = now or timezone.now()
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("campaign__dealership", "customer", "target_group")
+        .get(pk=invitation.pk)
+    )
+    campaign = invitation.campaign
+    today = timezone.localdate(now, timezone=_zone(campaign.dealership))
+    if outcome not in CallAttempt.Outcome.values:
+        raise ApplicationError(_("Unknown outcome: %(o)s.") % {"o": outcome})
+    if campaign.status != Campaign.Status.RUNNING:
+        raise ApplicationError(_("The campaign is %(s)s: calls are recorded only while it runs.") % _status(campaign))
+    if invitation.agent_id != getattr(agent, "pk", None):
+        raise ApplicationError(_("This customer is on another agent's list."))
+    if invitation.holdout:
+        raise ApplicationError(_("This customer is in the holdout: they are not called."))
+    if invitation.status not in Invitation.OPEN:
+        raise ApplicationError(
+            _("This invitation is already closed (%(s)s).") % {"s": invitation.get_status_display().lower()}
+        )
+    if invitation.attempts >= campaign.max_attempts:
+        raise ApplicationError(_("The %(n)d attempts of this campaign are used up.") % {"n": campaign.max_attempts})
+    Outcome = CallAttempt.Outcome
+    attempt = CallAttempt(invitation=invitation, agent=agent, outcome=outcome, called_at=now, note=note[:200])
+    invitation.attempts += 1
+    invitation.last_called_at = now
+    invitation.next_call_at = None
+    if outcome in (Outcome.NO_ANSWER, Outcome.BUSY):
+        if invitation.attempts >= campaign.max_attempts:
+            invitation.status = Invitation.Status.UNREACHED
+        else:
+            invitation.next_call_at = now + RETRY_AFTER
+    elif outcome == Outcome.WRONG_NUMBER:
+        invitation.status = Invitation.Status.WRONG_NUMBER
+        Customer.objects.filter(pk=invitation.customer_id).update(flag_wrong_number=True, updated_at=now)
+    elif outcome == Outcome.DECLINED:
+        invitation.status = Invitation.Status.DECLINED
+    elif outcome == Outcome.CALL_BACK:
+        if call_back_at is None or call_back_at <= now:
+            raise ApplicationError(_("Give a call-back time later than now."))
+        if timezone.localdate(call_back_at, timezone=_zone(campaign.dealership)) > campaign.ends_on:
+            raise ApplicationError(
+                _("The call-back time is after the campaign's last day (%(d)s).") % {"d": campaign.ends_on}
+            )
+        invitation.status = Invitation.Status.CALL_BACK
+        invitation.next_call_at = attempt.call_back_at = call_back_at
+        invitation.attempts -= 1  # a call back agreed with the customer does not use up an attempt
+    elif outcome == Outcome.ACCEPTED:
+        if appointment_date is None or not (today <= appointment_date <= campaign.ends_on):
+            raise ApplicationError(
+                _("The appointment date must be between today and the campaign's last day (%(d)s).")
+                % {"d": campaign.ends_on}
+            )
+        invitation.status = Invitation.Status.ACCEPTED
+        attempt.appointment_date = appointment_date
+        invitation.appointment = customer_services.appointment_create(
+            dealership=campaign.dealership,
+            customer=invitation.customer,
+            vehicle=invitation.vehicle,
+            date=appointment_date,
+            time_slot=time_slot,
+            source=Appointment.Source.CAMPAIGN,
+            note=f"{campaign.code} {campaign.name}"[:200],
+            acting_user=agent,
+        )
+        group = invitation.target_group
+        templates = group.offers_b.all() if invitation.variant == "B" and group.ab_test else group.offers.all()
+        for template in templates.filter(active=True):
+            coupon_issue(
+                template=template, customer=invitation.customer, campaign=campaign, invitation=invitation, now=now
+            )
+    attempt.save()
+    invitation.save()
+    return attempt
+
+
+def _zone(dealership):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(dealership.time_zone or "Asia/Shanghai")
+
+
+def second_invitations_release(*, today: date | None = None) -> int:
+    """The daily job: an invitee who accepted but did not come back by ``reinvite_after_days`` after the
+    booked date (and has no visit in the period) is invited a second time. Returns how many."""
+    released = 0
+    for campaign in Campaign.objects.filter(status=Campaign.Status.RUNNING).select_related("dealership"):
+        day = today or _today(campaign.dealership)
+        visited = ServiceVisit.objects.filter(
+            dealership=campaign.dealership,
+            customer_id=OuterRef("customer_id"),
+            opened_on__gte=campaign.starts_on,
+            opened_on__lte=min(day, campaign.ends_on),
+        )
+        with transaction.atomic():
+            released += (
+                Invitation.objects.filter(
+                    campaign=campaign,
+                    round=1,
+                    status=Invitation.Status.ACCEPTED,
+                    appointment__status__in=[Appointment.Status.BOOKED, Appointment.Status.NO_SHOW],
+                    appointment__date__lte=day - timedelta(days=campaign.reinvite_after_days),
+                )
+                .exclude(Exists(visited))
+                .update(round=2, status=Invitation.Status.PENDING, attempts=0, next_call_at=None)
+            )
+    return released
+
+
+# --- coupons ----------------------------------------------------------------------------------------------
+
+
+def coupon_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _expiry(template: CouponTemplate, day: date) -> date:
+    last = day + timedelta(days=template.valid_days - 1)
+    return min(last, template.valid_until) if template.valid_until else last
+
+
+def _check_issuable(template: CouponTemplate, day: date) -> None:
+    if not template.active:
+        raise ApplicationError(_("The coupon template “%(name)s” is not active.") % {"name": template.name})
+    if template.valid_until and template.valid_until < day:
+        raise ApplicationError(
+            _("The coupon template “%(name)s” was valid until %(d)s.")
+            % {"name": template.name, "d": template.valid_until}
+        )
+
+
+@transaction.atomic
+def coupon_issue(
+    *,
+    template: CouponTemplate,
+    customer: Customer,
+    campaign: Campaign | None = None,
+    invitation: Invitation | None = None,
+    issued_visit: ServiceVisit | None = None,
+    acting_user=None,
+    now: datetime | None = None,
+) -> Coupon:
+    now = now or timezone.now()
+    day = timezone.localdate(now, timezone=_zone(template.dealership))
+    _check_issuable(template, day)
+    if customer.dealership_id != template.dealership_id:
+        raise ApplicationError(_("The customer and the coupon template belong to different dealerships."))
+    for _attempt in range(3):  # a clash of two random codes is astronomically rare, but possible
+        try:
+            with transaction.atomic():
+                return Coupon.objects.create(
+                    dealership_id=template.dealership_id,
+                    template=template,
+                    customer=customer,
+                    campaign=campaign,
+                    invitation=invitation,
+                    code=coupon_code(),
+                    issued_at=now,
+                    issued_visit=issued_visit,
+                    expires_on=_expiry(template, day),
+                )
+        except IntegrityError:
+            continue
+    raise ApplicationError(_("Could not find a free coupon code; try again."))
+
+
+@transaction.atomic
+def coupons_issue_to_group(*, group: TargetGroup, template: CouponTemplate, acting_user=None) -> int:
+    """Issue a coupon of ``template`` to every invitee of ``group`` (not the holdout) who has none of it
+    from this campaign yet. Returns how many were issued."""
+    campaign = group.campaign
+    if template.dealership_id != campaign.dealership_id:
+        raise ApplicationError(_("A coupon template of another dealership cannot be issued."))
+    if campaign.status == Campaign.Status.FINISHED:
+        raise ApplicationError(_("The campaign is finished."))
+    now = timezone.now()
+    day = timezone.localdate(now, timezone=_zone(campaign.dealership))
+    _check_issuable(template, day)
+    holders = Coupon.objects.filter(campaign=campaign, template=template).values("customer_id")
+    invitations = list(
+        Invitation.objects.filter(target_group=group, holdout=False)
+        .exclude(customer_id__in=holders)
+        .values_list("pk", "customer_id")
+    )
+    expires = _expiry(template, day)
+    coupons = [
+        Coupon(
+            dealership_id=campaign.dealership_id,
+            template=template,
+            customer_id=customer_id,
+            campaign=campaign,
+            invitation_id=invitation_id,
+            code=coupon_code(),
+            issued_at=now,
+            expires_on=expires,
+        )
+        for invitation_id, customer_id in invitations
+    ]
+    Coupon.objects.bulk_create(coupons, batch_size=2000)
+    return len(coupons)
+
+
+def _lock_coupon(pk: int) -> Coupon:
+    """The coupon, locked until the transaction ends: two advisors redeeming it at once take turns."""
+    return Coupon.objects.select_for_update(of=("self",)).select_related("template").get(pk=pk)
+
+
+def redemption_refusal(coupon: Coupon, visit: ServiceVisit, today: date) -> str | None:
+    """Why ``coupon`` cannot be redeemed on ``visit`` (None when it can)."""
+    template = coupon.template
+    if coupon.dealership_id != visit.dealership_id:
+        return _("This coupon belongs to another dealership.")
+    if coupon.status == Coupon.Status.REDEEMED:
+        return _("Coupon %(code)s was already redeemed on %(when)s.") % {
+            "code": coupon.code,
+            "when": timezone.localtime(coupon.redeemed_at).strftime("%Y-%m-%d %H:%M") if coupon.redeemed_at else "",
+        }
+    if coupon.status == Coupon.Status.VOID:
+        return _("Coupon %(code)s was voided.") % {"code": coupon.code}
+    if coupon.status == Coupon.Status.EXPIRED or coupon.expires_on < today:
+        return _("Coupon %(code)s expired on %(day)s.") % {"code": coupon.code, "day": coupon.expires_on}
+    if coupon.customer_id != visit.customer_id:
+        return _("Coupon %(code)s belongs to another customer.") % {"code": coupon.code}
+    if visit.total_amount < template.min_spend:
+        return _("This visit's total ¥%(total)s is below the coupon's minimum spend of ¥%(min)s.") % {
+            "total": visit.total_amount,
+            "min": template.min_spend,
+        }
+    if template.visit_types and visit.visit_type not in template.visit_types:
+        return _("Coupon %(code)s is not valid on a %(type)s visit.") % {
+            "code": coupon.code,
+            "type": visit.get_visit_type_display().lower(),
+        }
+    if template.next_visit_only and (
+        coupon.issued_visit_id == visit.pk or visit.opened_on < timezone.localdate(coupon.issued_at)
+    ):
+        return _("Coupon %(code)s can be used from the customer's next visit on.") % {"code": coupon.code}
+    return None
+
+
+@transaction.atomic
+def coupon_redeem(*, coupon: Coupon, visit: ServiceVisit, acting_user=None, now: datetime | None = None) -> Coupon:
+    """Redeem ``coupon`` on ``visit``, at most once however many advisors try at the same moment."""
+    now = now or timezone.now()
+    coupon = _lock_coupon(coupon.pk)
+    refusal = redemption_refusal(coupon, visit, timezone.localdate(now, timezone=_zone(visit.dealership)))
+    if refusal:
+        raise ApplicationError(refusal)
+    coupon.status = Coupon.Status.REDEEMED
+    coupon.redeemed_at = now
+    coupon.redeemed_visit = visit
+    coupon.redeemed_by = _user(acting_user)
+    coupon._change_reason = "redeem"
+    coupon.save(update_fields=["status", "redeemed_at", "redeemed_visit", "redeemed_by"])
+    return coupon
+
+
+@transaction.atomic
+def coupon_void(*, coupon: Coupon, reason: str, acting_user=None) -> Coupon:
+    coupon = _lock_coupon(coupon.pk)
+    if coupon.status != Coupon.Status.ISSUED:
+        raise ApplicationError(
+            _("Only an open coupon can be voided; %(code)s is %(s)s.")
+            % {"code": coupon.code, "s": coupon.get_status_display().lower()}
+        )
+    if not reason.strip():
+        raise ApplicationError(_("Say why the coupon is voided."))
+    coupon.status = Coupon.Status.VOID
+    coupon.voided_at = timezone.now()
+    coupon.void_reason = reason.strip()[:200]
+    coupon.save(update_fields=["status", "voided_at", "void_reason"])
+    return coupon
+
+
+def coupons_expire(*, today: date | None = None) -> int:
+    """The daily job: open coupons past their last day become expired (one UPDATE)."""
+    today = today or timezone.localdate()
+    return Coupon.objects.filter(status=Coupon.Status.ISSUED, expires_on__lt=today).update(status=Coupon.Status.EXPIRED)
+
+
+TEMPLATE_FIELDS = (
+    "name",
+    "kind",
+    "value",
+    "gift",
+    "min_spend",
+    "visit_types",
+    "next_visit_only",
+    "valid_days",
+    "valid_until",
+    "active",
+)
+
+
+@transaction.atomic
+def coupon_template_create(*, dealership: Dealership, acting_user=None, **fields) -> CouponTemplate:
+    unknown = set(fields) - set(TEMPLATE_FIELDS)
+    if unknown:
+        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    template = CouponTemplate(dealership=dealership, **fields)
+    _full_clean(template, exclude=["dealership"])
+    template.save()
+    return template
+
+
+@transaction.atomic
+def coupon_template_update(*, template: CouponTemplate, changes: dict, acting_user=None) -> CouponTemplate:
+    unknown = set(changes) - set(TEMPLATE_FIELDS)
+    if unknown:
+        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    for name, value in changes.items():
+        setattr(template, name, value)
+    _full_clean(template, exclude=["dealership"])
+    template.save()
+    return template
+
+
+# --- compliance terms -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def compliance_term_add(*, dealership: Dealership, kind: str, phrase: str, acting_user=None) -> ComplianceTerm:
+    phrase = (phrase or "").strip()
+    if not phrase:
+        raise ApplicationError(_("Type the phrase."))
+    term = ComplianceTerm(dealership=dealership, kind=kind, phrase=phrase)
+    _full_clean(term, exclude=["dealership"])
+    try:
+        with transaction.atomic():
+            term.save()
+    except IntegrityError as exc:
+        raise ApplicationError(_("“%(p)s” is already on the list.") % {"p": phrase}) from exc
+    return term
+
+
+@transaction.atomic
+def compliance_term_remove(*, term: ComplianceTerm, acting_user=None) -> None:
+    term.delete()

@@ -1,0 +1,21 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(
+    name="campaigns.tasks.campaigns_daily_task",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=2,
+    time_limit=600,
+    soft_time_limit=540,
+)
+def campaigns_daily_task() -> dict:
+    """Daily, shortly after midnight: start and finish campaigns on their days, expire coupons past their last
+    day, and put accepted-but-absent invitees back on the list for a second invitation. Each step is a
+    conditional update, so a repeat (or a worker killed midway) changes nothing more."""
+    figures = services.campaigns_advance()
+    figures["coupons_expired"] = services.coupons_expire()
+    figures["second_invitations"] = services.second_invitations_release()
+    return figures
