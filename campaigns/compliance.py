@@ -77,27 +77,31 @@ def terms(dealership) -> tuple[list[str], list[str]]:
 
 
 def scan(text: str, where: str, banned: list[str], allowed: list[str]) -> list[Finding]:
-    """Every banned expression in ``text`` that no allowed phrase around it covers."""
+    """Every banned expression in ``text`` that no allowed phrase around it covers (Latin letters in any case:
+    "No.1" is "NO.1")."""
     if not text:
         return []
+    folded = text.lower() if len(text.lower()) == len(text) else text  # positions must stay those of ``text``
     covered = [False] * len(text)
     for phrase in allowed:
-        start = text.find(phrase)
+        phrase = phrase.lower()
+        start = folded.find(phrase)
         while start >= 0:
             for i in range(start, start + len(phrase)):
                 covered[i] = True
-            start = text.find(phrase, start + 1)
+            start = folded.find(phrase, start + 1)
     findings = {}
     for phrase in sorted(banned, key=len, reverse=True):  # report 第一品牌, not also 第一 inside it
-        start = text.find(phrase)
+        needle = phrase.lower()
+        start = folded.find(needle)
         while start >= 0:
-            span = range(start, start + len(phrase))
+            span = range(start, start + len(needle))
             if not all(covered[i] for i in span):
                 excerpt = text[max(0, start - 8) : start + len(phrase) + 8].replace("\n", " ")
                 findings.setdefault(phrase, Finding(phrase, where, excerpt))
                 for i in span:
                     covered[i] = True
-            start = text.find(phrase, start + 1)
+            start = folded.find(needle, start + 1)
     return list(findings.values())
 
 
@@ -112,7 +116,8 @@ def campaign_findings(campaign) -> list[Finding]:
         texts.append((group.script, _("the call script of target group “%(name)s”") % {"name": group.name}))
         if group.ab_test:
             texts.append((group.script_b, _("the variant B script of target group “%(name)s”") % {"name": group.name}))
-        for template in {*group.offers.all(), *(group.offers_b.all() if group.ab_test else [])}:
+        offered = {*group.offers.all(), *(group.offers_b.all() if group.ab_test else [])}
+        for template in sorted(offered, key=lambda t: (t.name, t.pk)):
             where = _("the offer “%(offer)s” of target group “%(name)s”") % {"offer": template.name, "name": group.name}
             texts.append((f"{template.name} {template.gift}", where))
     findings = []

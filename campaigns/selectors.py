@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -15,6 +17,15 @@ from dealercrm.core.models import Dealership
 from . import stats
 from .models import CallAttempt, Campaign, ComplianceTerm, Coupon, CouponTemplate, Invitation, TargetGroup
 from .targeting import eligible_customers, matching
+
+
+def _local_today(dealership: Dealership, now: datetime | None = None) -> date:
+    """The date at the dealership (its own time zone, not the server's) at ``now`` (default: now)."""
+    return timezone.localdate(now or timezone.now(), timezone=_zone(dealership))
+
+
+def _zone(dealership: Dealership) -> ZoneInfo:
+    return ZoneInfo(dealership.time_zone or "Asia/Shanghai")
 
 
 def campaigns(*, dealership: Dealership) -> QuerySet[Campaign]:
@@ -49,7 +60,7 @@ def coupon_by_code(*, dealership: Dealership, code: str) -> Coupon:
 
 def coupons_open(*, dealership: Dealership, customer, today: date | None = None) -> list[Coupon]:
     """The customer's coupons that can still be used (open and not past their last day), soonest first."""
-    today = today or timezone.localdate()
+    today = today or _local_today(dealership)
     return list(
         coupons(dealership=dealership)
         .filter(customer=customer, status=Coupon.Status.ISSUED, expires_on__gte=today)
@@ -125,16 +136,17 @@ def group_summary(*, campaign: Campaign) -> list[dict]:
     """Per target group: invited (the list after exclusions, not the holdout), called, reached, booked
     (accepted with an appointment), success rate against the goal, attended, revenue, average ticket, and the
     holdout's size and attendance. Two queries: the list's counts, and the period's visits of its customers."""
-    reached = Exists(CallAttempt.objects.filter(invitation_id=OuterRef("pk"), outcome__in=CallAttempt.REACHED))
+    calls = CallAttempt.objects.filter(invitation_id=OuterRef("pk"))
+    reached = Exists(calls.filter(outcome__in=CallAttempt.REACHED))
     called = Q(holdout=False)
     counts = {
         row["target_group_id"]: row
         for row in Invitation.objects.filter(campaign=campaign)
-        .alias(was_reached=reached)
+        .alias(was_called=Exists(calls), was_reached=reached)  # a call back uses no attempt, but was a call
         .values("target_group_id")
         .annotate(
             invited=Count("id", filter=called),
-            called=Count("id", filter=called & (Q(attempts__gt=0) | ~Q(status__in=Invitation.OPEN))),
+            called=Count("id", filter=called & Q(was_called=True)),
             reached=Count("id", filter=called & Q(was_reached=True)),
             booked=Count("id", filter=called & Q(status=Invitation.Status.ACCEPTED)),
             holdout=Count("id", filter=Q(holdout=True)),
@@ -167,7 +179,7 @@ def group_summary(*, campaign: Campaign) -> list[dict]:
                 "attended": attended,
                 "attendance_rate": attended / invited if invited else None,
                 "revenue": revenue,
-                "average_ticket": (revenue / attended).quantize(ZERO) if attended else None,
+                "average_ticket": (revenue / attended).quantize(ZERO, ROUND_HALF_UP) if attended else None,
                 "holdout": row.get("holdout", 0),
                 "holdout_attended": attendance.get((group.pk, True), {}).get("attended", 0),
             }
@@ -179,7 +191,7 @@ def non_target_participants(*, campaign: Campaign) -> dict:
     """Customers not on the list whose visit in the period carries the campaign's code: how many, revenue."""
     visits = (
         _period_visits(campaign)
-        .filter(campaign_code=campaign.code)
+        .filter(campaign_code__iexact=campaign.code)  # codes are upper case; a DMS export may not be
         .exclude(customer_id__in=Invitation.objects.filter(campaign=campaign).values("customer_id"))
     )
     figures = visits.aggregate(customers=Count("customer_id", distinct=True), revenue=Sum("total_amount"))
@@ -269,9 +281,10 @@ def holdout_results(*, summary: list[dict]) -> list[dict]:
 
 def agent_queue(*, agent, dealership: Dealership, now: datetime | None = None) -> QuerySet[Invitation]:
     """The agent's invitations to call now, in order: due call-backs and retries first (by time), then the
-    ones not called yet. Only running campaigns on a day of their period; never the holdout."""
+    ones not called yet. Only running campaigns on a day of their period (the dealership's day); never the
+    holdout, nor a customer who has since withdrawn consent, is on do-not-contact or has a wrong number."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
+    today = _local_today(dealership, now)
     return (
         Invitation.objects.filter(
             agent=agent,
@@ -282,6 +295,10 @@ def agent_queue(*, agent, dealership: Dealership, now: datetime | None = None) -
             holdout=False,
             status__in=Invitation.OPEN,
             attempts__lt=F("campaign__max_attempts"),
+            # a campaign call is marketing: it stops at once with consent withdrawn or do-not-contact
+            customer__marketing_consent=True,
+            customer__do_not_contact=False,
+            customer__flag_wrong_number=False,
         )
         .filter(Q(next_call_at__isnull=True) | Q(next_call_at__lte=now))
         .order_by(F("next_call_at").asc(nulls_last=True), "id")
@@ -289,18 +306,22 @@ def agent_queue(*, agent, dealership: Dealership, now: datetime | None = None) -
 
 
 def next_invitation(*, agent, dealership: Dealership, now: datetime | None = None) -> Invitation | None:
+    """The head of ``agent_queue`` with what the workbench shows of it. The head's id is found first, on the
+    narrow queue alone (its index), and only that row is then read with its joins."""
+    pk = agent_queue(agent=agent, dealership=dealership, now=now).values_list("pk", flat=True).first()
+    if pk is None:
+        return None
     return (
-        agent_queue(agent=agent, dealership=dealership, now=now)
-        .select_related("campaign", "target_group", "customer", "vehicle")
+        Invitation.objects.select_related("campaign", "target_group", "customer", "vehicle")
         .prefetch_related("target_group__offers", "target_group__offers_b")
-        .first()
+        .get(pk=pk)
     )
 
 
 def today_counts(*, agent, dealership: Dealership, now: datetime | None = None) -> dict:
     """The agent's calls today by outcome, and how many customers are still waiting in their queue."""
     now = now or timezone.now()
-    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = datetime.combine(_local_today(dealership, now), datetime.min.time(), tzinfo=_zone(dealership))
     counts = dict(
         CallAttempt.objects.filter(agent=agent, called_at__gte=start, invitation__campaign__dealership=dealership)
         .values_list("outcome")
@@ -325,3 +346,43 @@ def arrivals_invitations(*, dealership: Dealership, appointment_ids) -> dict[int
             campaign__dealership=dealership, appointment_id__in=list(appointment_ids)
         ).select_related("campaign", "target_group")
     }
+
+
+def coupons_open_by_customer(*, dealership: Dealership, customer_ids, today: date | None = None) -> dict[int, list]:
+    """``coupons_open`` for several customers at once (the counter's list of arrivals): one query."""
+    today = today or _local_today(dealership)
+    found: dict[int, list[Coupon]] = {}
+    ids = list(customer_ids)
+    if not ids:
+        return found
+    for coupon in (
+        coupons(dealership=dealership)
+        .filter(customer_id__in=ids, status=Coupon.Status.ISSUED, expires_on__gte=today)
+        .order_by("expires_on", "id")
+    ):
+        found.setdefault(coupon.customer_id, []).append(coupon)
+    return found
+
+
+def agent_next_due_at(*, agent, dealership: Dealership, now: datetime | None = None) -> datetime | None:
+    """When the agent's next call-back or retry comes due (the empty workbench says so), or None."""
+    now = now or timezone.now()
+    today = _local_today(dealership, now)
+    return (
+        Invitation.objects.filter(
+            agent=agent,
+            campaign__dealership=dealership,
+            campaign__status=Campaign.Status.RUNNING,
+            campaign__ends_on__gte=today,
+            holdout=False,
+            status__in=Invitation.OPEN,
+            attempts__lt=F("campaign__max_attempts"),
+            customer__marketing_consent=True,
+            customer__do_not_contact=False,
+            customer__flag_wrong_number=False,
+            next_call_at__gt=now,
+        )
+        .order_by("next_call_at")
+        .values_list("next_call_at", flat=True)
+        .first()
+    )

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -136,7 +136,12 @@ def campaign_update(*, campaign: Campaign, changes: dict, acting_user=None) -> C
     if campaign.status == Campaign.Status.SCHEDULED and changed & {"name", "description"}:
         _require_compliant(campaign)
     campaign._change_reason = "update"
-    return _save_campaign(campaign)
+    campaign = _save_campaign(campaign)
+    if "max_attempts" in changed:  # a lower cap closes the invitations that have used it up
+        Invitation.objects.filter(
+            campaign=campaign, status__in=Invitation.OPEN, attempts__gte=campaign.max_attempts
+        ).update(status=Invitation.Status.UNREACHED, next_call_at=None)
+    return campaign
 
 
 def _require_compliant(campaign: Campaign) -> None:
@@ -151,7 +156,8 @@ def _require_compliant(campaign: Campaign) -> None:
 
 @transaction.atomic
 def campaign_schedule(*, campaign: Campaign, acting_user=None) -> Campaign:
-    """Draft → scheduled: it needs a target group that matches someone and texts free of banned expressions."""
+    """Draft → scheduled: it needs a target group and texts free of banned expressions (the preview shows
+    beforehand whether each group matches anyone)."""
     campaign = _locked(campaign)
     if campaign.status != Campaign.Status.DRAFT:
         raise ApplicationError(_("Only a draft can be scheduled; this campaign is %(s)s.") % _status(campaign))
@@ -206,19 +212,22 @@ def campaigns_advance(*, today: date | None = None) -> dict[str, int]:
     started = finished = 0
     for campaign in Campaign.objects.filter(status=Campaign.Status.SCHEDULED).select_related("dealership"):
         day = today or _today(campaign.dealership)
-        if campaign.in_period(day):
-            try:
+        try:
+            if campaign.in_period(day):
                 campaign_start(campaign=campaign, today=day)
                 started += 1
-            except ApplicationError:
-                continue
-        elif campaign.ends_on < day:
-            campaign_finish(campaign=campaign)
-            finished += 1
+            elif campaign.ends_on < day:
+                campaign_finish(campaign=campaign)
+                finished += 1
+        except ApplicationError:  # not compliant, or moved on meanwhile (a run of the job beside this one)
+            continue
     for campaign in Campaign.objects.filter(status=Campaign.Status.RUNNING).select_related("dealership"):
         if campaign.ends_on < (today or _today(campaign.dealership)):
-            campaign_finish(campaign=campaign)
-            finished += 1
+            try:
+                campaign_finish(campaign=campaign)
+                finished += 1
+            except ApplicationError:
+                continue
     return {"started": started, "finished": finished}
 
 
@@ -321,13 +330,14 @@ def _weights(dealership: Dealership, weights) -> list[tuple[int, int]]:
 
 
 def _shares(n: int, weights: list[tuple[int, int]], load: dict[int, int]) -> list[tuple[int, int]]:
-    """``n`` split by weight (largest remainder; leftovers to the least loaded), as (agent id, count)."""
+    """``n`` split by weight (largest remainder; among equal remainders the leftovers go to the least loaded,
+    then the lowest id), as (agent id, count). In whole numbers: floats would tell equal remainders apart."""
     total = sum(w for _pk, w in weights)
-    exact = [(pk, n * w / total) for pk, w in weights]
-    counts = {pk: int(q) for pk, q in exact}
+    quotients = {pk: divmod(n * w, total) for pk, w in weights}  # n × w / total = q + r / total
+    counts = {pk: q for pk, (q, _r) in quotients.items()}
     left = n - sum(counts.values())
-    order = sorted(exact, key=lambda item: (-(item[1] - int(item[1])), load.get(item[0], 0), item[0]))
-    for pk, _weight in order[:left]:
+    order = sorted(quotients, key=lambda pk: (-quotients[pk][1], load.get(pk, 0), pk))
+    for pk in order[:left]:
         counts[pk] += 1
     return [(pk, counts[pk]) for pk, _weight in weights]
 
@@ -367,9 +377,12 @@ SELECT %s, %s, m.customer_id, m.vehicle_id,
        CASE WHEN %s AND m.position > m.holdouts AND m.position %% 2 = 0 THEN 'B' ELSE 'A' END,
        m.position <= m.holdouts, 1, 'pending', 0, %s
 FROM (SELECT r.customer_id, r.vehicle_id, ROW_NUMBER() OVER (ORDER BY random()) AS position,
-             COUNT(*) OVER () * %s + 0.5 AS holdouts
+             (COUNT(*) OVER () * %s + {half}) / {unit} AS holdouts
       FROM ({rows}) AS r) AS m
 """
+#: the holdout share in ten-thousandths (``TargetGroup.holdout_share`` has four decimals), so that the number of
+#: holdouts, round-half-up(n × share), is integer arithmetic on every database (a float 50 × 0.29 is 14.499…)
+SHARE_UNIT = 10_000
 
 
 @transaction.atomic
@@ -388,15 +401,15 @@ def invitation_list_generate(*, campaign: Campaign, agents=None, acting_user=Non
             _("The list is generated for a scheduled or running campaign; this one is %(s)s.") % _status(campaign)
         )
     weights = _weights(campaign.dealership, agents)
-    now = timezone.now()
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())  # a raw query: as the ORM stores it
     per_group = {}
     with connection.cursor() as cursor:
         for group in campaign.target_groups.order_by("position", "id"):
             rows, params = matching(group).query.sql_with_params()
-            holdout = float(group.holdout_share or 0)
+            holdout = int((group.holdout_share or 0) * SHARE_UNIT)
             cursor.execute(
-                INSERT_INVITATIONS.format(rows=rows),
-                [campaign.pk, group.pk, bool(group.ab_test), now, holdout, *params],
+                INSERT_INVITATIONS.format(rows=rows, half=SHARE_UNIT // 2, unit=SHARE_UNIT),
+                [campaign.pk, group.pk, bool(group.ab_test), created_at, holdout, *params],
             )
             per_group[group.pk] = cursor.rowcount
     added = sum(per_group.values())
@@ -465,12 +478,17 @@ def call_record(
         raise ApplicationError(_("This customer is on another agent's list."))
     if invitation.holdout:
         raise ApplicationError(_("This customer is in the holdout: they are not called."))
+    if invitation.status == Invitation.Status.UNREACHED or (
+        invitation.status in Invitation.OPEN and invitation.attempts >= campaign.max_attempts
+    ):
+        raise ApplicationError(_("The %(n)d attempts of this campaign are used up.") % {"n": campaign.max_attempts})
     if invitation.status not in Invitation.OPEN:
         raise ApplicationError(
             _("This invitation is already closed (%(s)s).") % {"s": invitation.get_status_display().lower()}
         )
-    if invitation.attempts >= campaign.max_attempts:
-        raise ApplicationError(_("The %(n)d attempts of this campaign are used up.") % {"n": campaign.max_attempts})
+    _require_reachable(invitation.customer)
+    if call_back_at is not None and timezone.is_naive(call_back_at):
+        call_back_at = timezone.make_aware(call_back_at, _zone(campaign.dealership))  # a time at the dealership
     Outcome = CallAttempt.Outcome
     attempt = CallAttempt(invitation=invitation, agent=agent, outcome=outcome, called_at=now, note=note[:200])
     invitation.attempts += 1
@@ -516,7 +534,9 @@ def call_record(
         )
         group = invitation.target_group
         templates = group.offers_b.all() if invitation.variant == "B" and group.ab_test else group.offers.all()
-        for template in templates.filter(active=True):
+        held = Coupon.objects.filter(campaign=campaign, customer_id=invitation.customer_id).values("template_id")
+        usable = templates.filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today), active=True)
+        for template in usable.exclude(pk__in=held):  # an offer past its validity is skipped; no second coupon
             coupon_issue(
                 template=template, customer=invitation.customer, campaign=campaign, invitation=invitation, now=now
             )
@@ -525,10 +545,24 @@ def call_record(
     return attempt
 
 
+def _require_reachable(customer: Customer) -> None:
+    """A campaign call is marketing: it stops at once when consent is withdrawn or contact is refused."""
+    if customer.do_not_contact:
+        raise ApplicationError(_("The customer is on do-not-contact: campaign calls have stopped."))
+    if not customer.marketing_consent:
+        raise ApplicationError(_("The customer has withdrawn marketing consent: campaign calls have stopped."))
+    if customer.flag_wrong_number:
+        raise ApplicationError(_("The customer's phone number is known to be wrong: correct it before calling."))
+
+
 def _zone(dealership):
+    return _zone_named(dealership.time_zone)
+
+
+def _zone_named(name: str):
     from zoneinfo import ZoneInfo
 
-    return ZoneInfo(dealership.time_zone or "Asia/Shanghai")
+    return ZoneInfo(name or "Asia/Shanghai")
 
 
 def second_invitations_release(*, today: date | None = None) -> int:
@@ -661,10 +695,13 @@ def redemption_refusal(coupon: Coupon, visit: ServiceVisit, today: date) -> str 
     template = coupon.template
     if coupon.dealership_id != visit.dealership_id:
         return _("This coupon belongs to another dealership.")
+    zone = _zone(visit.dealership)
     if coupon.status == Coupon.Status.REDEEMED:
         return _("Coupon %(code)s was already redeemed on %(when)s.") % {
             "code": coupon.code,
-            "when": timezone.localtime(coupon.redeemed_at).strftime("%Y-%m-%d %H:%M") if coupon.redeemed_at else "",
+            "when": timezone.localtime(coupon.redeemed_at, zone).strftime("%Y-%m-%d %H:%M")
+            if coupon.redeemed_at
+            else "",
         }
     if coupon.status == Coupon.Status.VOID:
         return _("Coupon %(code)s was voided.") % {"code": coupon.code}
@@ -683,7 +720,7 @@ def redemption_refusal(coupon: Coupon, visit: ServiceVisit, today: date) -> str 
             "type": visit.get_visit_type_display().lower(),
         }
     if template.next_visit_only and (
-        coupon.issued_visit_id == visit.pk or visit.opened_on < timezone.localdate(coupon.issued_at)
+        coupon.issued_visit_id == visit.pk or visit.opened_on < timezone.localdate(coupon.issued_at, zone)
     ):
         return _("Coupon %(code)s can be used from the customer's next visit on.") % {"code": coupon.code}
     return None
@@ -724,9 +761,20 @@ def coupon_void(*, coupon: Coupon, reason: str, acting_user=None) -> Coupon:
 
 
 def coupons_expire(*, today: date | None = None) -> int:
-    """The daily job: open coupons past their last day become expired (one UPDATE)."""
-    today = today or timezone.localdate()
-    return Coupon.objects.filter(status=Coupon.Status.ISSUED, expires_on__lt=today).update(status=Coupon.Status.EXPIRED)
+    """The daily job: open coupons past their last day become expired. "Today" is each dealership's own
+    (a coupon is good until midnight where it is used): one UPDATE per time zone in use."""
+    open_coupons = Coupon.objects.filter(status=Coupon.Status.ISSUED)
+    if today is not None:
+        return open_coupons.filter(expires_on__lt=today).update(status=Coupon.Status.EXPIRED)
+    expired = 0
+    zones = Dealership.objects.values_list("time_zone", flat=True).distinct().order_by()
+    for zone in sorted({name or "Asia/Shanghai" for name in zones}):
+        local_today = timezone.localdate(timezone=_zone_named(zone))
+        names = [zone, ""] if zone == "Asia/Shanghai" else [zone]
+        expired += open_coupons.filter(dealership__time_zone__in=names, expires_on__lt=local_today).update(
+            status=Coupon.Status.EXPIRED
+        )
+    return expired
 
 
 TEMPLATE_FIELDS = (

@@ -79,7 +79,10 @@ def filter_errors(filters: dict) -> list[str]:
         value = filters.get(key)
         if value in (None, ""):
             continue
-        parsed = parse_date(value) if isinstance(value, str) else None
+        try:
+            parsed = parse_date(value) if isinstance(value, str) else None
+        except ValueError:  # well formed but no such day, like 2026-02-30
+            parsed = None
         if parsed is None:
             errors.append(_("“%(key)s” is not a date (YYYY-MM-DD): %(value)s.") % {"key": key, "value": value})
         days[key] = parsed

@@ -12,9 +12,10 @@ from . import services
     soft_time_limit=540,
 )
 def campaigns_daily_task() -> dict:
-    """Daily, shortly after midnight: start and finish campaigns on their days, expire coupons past their last
-    day, and put accepted-but-absent invitees back on the list for a second invitation. Each step is a
-    conditional update, so a repeat (or a worker killed midway) changes nothing more."""
+    """Hourly (each store's day follows its own time zone): start and finish campaigns on their days, expire
+    coupons past their last day, and put accepted-but-absent invitees back on the list for a second
+    invitation. Each step is a conditional update, so a repeat (or a worker killed midway) changes nothing
+    more."""
     figures = services.campaigns_advance()
     figures["coupons_expired"] = services.coupons_expire()
     figures["second_invitations"] = services.second_invitations_release()

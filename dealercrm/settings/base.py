@@ -173,9 +173,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segmentation.tasks.segment_all_task",
         "schedule": crontab(hour=3, minute=0),
     },
+    # Hourly: each step acts on the day of each store's own time zone, and is idempotent.
     "campaigns-daily": {
         "task": "campaigns.tasks.campaigns_daily_task",
-        "schedule": crontab(hour=0, minute=10),
+        "schedule": crontab(minute=10),
     },
 }
 
@@ -222,6 +223,9 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "customers.models.Appointment.Status",
         "AppointmentSourceEnum": "customers.models.Appointment.Source",
         "AppointmentStatusChangeEnum": "customers.api.serializers.STATUS_CHANGES",
+        "VisitTypeEnum": "customers.models.VisitType",
+        "InvitationStatusEnum": "campaigns.models.Invitation.Status",
+        "CouponTemplateKindEnum": "campaigns.models.CouponTemplate.Kind",
     },
 }
 

@@ -5,12 +5,14 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from campaigns import services
 from campaigns.models import Campaign
+from dealercrm.core.roles import Role
 from segmentation.models import CustomerSegment, SegmentationRun
 from segmentation.services import ruleset_current
-from tests.factories import CustomerFactory, VehicleFactory
+from tests.factories import CustomerFactory, UserFactory, VehicleFactory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START, END = date(2026, 11, 20), date(2026, 12, 31)
@@ -105,3 +107,57 @@ def running(campaign):
         return campaign
 
     return start
+
+
+# --- added for the service tests of campaigns ---------------------------------------------------------------
+
+
+@pytest.fixture
+def second_agent(dealership):
+    return UserFactory(username="agent2", role=Role.AGENT, dealerships=[dealership])
+
+
+@pytest.fixture
+def third_agent(dealership):
+    return UserFactory(username="agent3", role=Role.AGENT, dealerships=[dealership])
+
+
+@pytest.fixture
+def make_template(dealership):
+    """``make_template(name=…, kind=…, …)``: a coupon template of the dealership (¥100 off labour by default)."""
+
+    def make(**fields):
+        fields = {"name": "¥100 工时券", "kind": "labor_amount", "value": Decimal("100"), **fields}
+        return services.coupon_template_create(dealership=dealership, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_group(campaign):
+    """``make_group(filters, name=…, **fields)``: a target group of the draft ``campaign``."""
+
+    def make(filters=None, *, name=None, **fields):
+        count = campaign.target_groups.count()
+        return services.target_group_create(
+            campaign=campaign, name=name or f"组{count + 1}", filters=filters or {}, **fields
+        )
+
+    return make
+
+
+def generate(campaign, agents):
+    """Start ``campaign`` (scheduled, then running from its first day) if it is a draft, and generate its list."""
+    campaign.refresh_from_db()
+    if campaign.status == Campaign.Status.DRAFT:
+        services.campaign_schedule(campaign=campaign)
+        services.campaign_start(campaign=campaign, today=campaign.starts_on)
+    campaign.refresh_from_db()
+    return services.invitation_list_generate(campaign=campaign, agents=agents)
+
+
+@pytest.fixture
+def frozen():
+    """The clock stopped at ``NOW``; ``frozen.move_to(datetime)`` moves it."""
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
