@@ -1,7 +1,18 @@
-"""The call-centre agent's workbench and the counter's coupon desk (under /calls/)."""
+"""The call-centre agent's workbench and the counter's coupon desk (under /calls/).
 
-from django.urls import path  # noqa: F401 - routes are added as the pages are built
+``calls:next`` and ``calls:outcome`` are a contract (a benchmark calls them): see ``campaigns.workbench``.
+"""
+
+from django.urls import path
+
+from . import workbench
 
 app_name = "calls"
 
-urlpatterns = []
+urlpatterns = [
+    path("", workbench.WorkbenchView.as_view(), name="workbench"),
+    path("next/", workbench.NextCustomerView.as_view(), name="next"),
+    path("<int:pk>/outcome/", workbench.OutcomeView.as_view(), name="outcome"),
+    path("coupons/redeem/", workbench.CouponRedeemView.as_view(), name="coupon-redeem"),
+    path("coupons/<int:pk>/void/", workbench.CouponVoidView.as_view(), name="coupon-void"),
+]

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from campaigns import selectors as campaign_selectors
 from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.views import DealershipMixin
 
@@ -32,6 +33,24 @@ SEARCH_LIMIT = 20
 def dealership_today(dealership):
     """Today's date where the dealership is."""
     return timezone.localtime(timezone.now(), ZoneInfo(dealership.time_zone)).date()
+
+
+def arrivals_context(dealership) -> dict:
+    """Today's expected arrivals, each with ``invitation`` (the campaign invitation behind it: the VIP "green
+    channel" mark, or None) and ``open_coupons``. Three queries however long the list."""
+    today = dealership_today(dealership)
+    arrivals = list(selectors.appointments_expected(dealership=dealership, day=today))
+    if arrivals:
+        invitations = campaign_selectors.arrivals_invitations(
+            dealership=dealership, appointment_ids=[a.pk for a in arrivals]
+        )
+        coupons = campaign_selectors.coupons_open_by_customer(
+            dealership=dealership, customer_ids={a.customer_id for a in arrivals}, today=today
+        )
+        for appointment in arrivals:
+            appointment.invitation = invitations.get(appointment.pk)
+            appointment.open_coupons = coupons.get(appointment.customer_id, [])
+    return {"today": today, "arrivals": arrivals}
 
 
 # --- The counter -------------------------------------------------------------------------------------------
@@ -57,9 +76,7 @@ class CounterView(DealershipMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        today = dealership_today(self.dealership)
-        context["today"] = today
-        context["arrivals"] = list(selectors.appointments_expected(dealership=self.dealership, day=today))
+        context.update(arrivals_context(self.dealership))
         return context
 
 
@@ -96,12 +113,7 @@ class AppointmentStatusView(DealershipMixin, View):
         else:
             feedback = {"level": "success", "text": self.STATUSES[status] % {"name": appointment.customer.name}}
         if request.htmx:  # the list comes back in place, with the outcome on top
-            today = dealership_today(self.dealership)
-            context = {
-                "today": today,
-                "arrivals": list(selectors.appointments_expected(dealership=self.dealership, day=today)),
-                "feedback": feedback,
-            }
+            context = {**arrivals_context(self.dealership), "feedback": feedback}
             return TemplateResponse(request, "customers/_arrivals.html", context)
         messages.add_message(
             request, messages.SUCCESS if feedback["level"] == "success" else messages.ERROR, feedback["text"]
@@ -119,8 +131,29 @@ class Customer360View(DealershipMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(selectors.customer_360(dealership=self.dealership, pk=self.kwargs["pk"]))
-        context["today"] = dealership_today(self.dealership)
+        context["today"] = today = dealership_today(self.dealership)
+        context.update(coupons_context(self.dealership, context["customer"], context["appointments"], today))
         return context
+
+
+def coupons_context(dealership, customer, appointments, today) -> dict:
+    """The 360 page's open coupons (one query) and its VIP mark: the campaign invitation behind a booked
+    appointment from today on (one more query, only when there is such an appointment)."""
+    booked = [
+        a.pk
+        for a in appointments
+        if a.source == Appointment.Source.CAMPAIGN and a.status == Appointment.Status.BOOKED and a.date >= today
+    ]
+    invitations = (
+        campaign_selectors.arrivals_invitations(dealership=dealership, appointment_ids=booked) if booked else {}
+    )
+    for appointment in appointments:
+        appointment.invitation = invitations.get(appointment.pk)
+    vip = next((a for a in sorted(appointments, key=lambda a: a.date) if a.invitation), None)
+    return {
+        "coupons": campaign_selectors.coupons_open(dealership=dealership, customer=customer, today=today),
+        "vip": vip,
+    }
 
 
 # --- Forms -------------------------------------------------------------------------------------------------

@@ -1,0 +1,395 @@
+"""The call-centre agent's workbench and the counter's coupon desk (under /calls/).
+
+The workbench is one page that never reloads (keys 1–6 record no answer, busy, wrong number, declined, call
+back and accepted: static/js/workbench.js): htmx fetches the agent's next customer (``calls:next``) and
+each outcome (``calls:outcome``) records the call and answers with the next customer, so one POST is one
+call. Both answer a partial with today's counts out of band. The outcome's form fields are a contract
+(a benchmark and the page share them): ``outcome``, ``appointment_date`` (YYYY-MM-DD), ``time_slot``,
+``call_back_at`` (YYYY-MM-DDTHH:MM, the dealership's local time) and ``note``.
+
+Status codes of ``calls:outcome`` for htmx (``HX-Request: true``): 200 recorded (the next customer follows);
+422 refused (the same customer comes back with the reason and what was typed); 409 the customer is not due
+any more (recorded a moment ago, or closed): the next customer follows with a warning; 404 not one of the
+agent's invitations. Without ``HX-Request`` the outcome is recorded all the same and the answer is a redirect
+to the workbench, with what happened as a message (the page degrades to plain forms).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from customers import selectors as customer_selectors
+from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.views import DealershipMixin
+from segmentation import selectors as segment_selectors
+from segmentation.talking_points import TALKING_POINTS
+
+from . import selectors, services
+from .models import CallAttempt, Coupon, Invitation
+
+Outcome = CallAttempt.Outcome
+
+#: the time slots offered for an appointment (any text of up to 20 characters is accepted)
+TIME_SLOTS = [f"{h:02d}:{m:02d}" for h in range(8, 18) for m in (0, 30)][1:]  # 08:30 … 17:30
+#: calls are made between these hours (local time): a default call-back time falls inside them
+DAY_STARTS, DAY_ENDS = 9, 20
+#: how many of the customer's visits the redeem form offers, newest first
+RECENT_VISITS = 5
+
+
+def _zone(dealership) -> ZoneInfo:
+    return ZoneInfo(dealership.time_zone or "Asia/Shanghai")
+
+
+def _local(moment: datetime, dealership) -> str:
+    return timezone.localtime(moment, _zone(dealership)).strftime("%Y-%m-%d %H:%M")
+
+
+def default_call_back(now: datetime, zone: ZoneInfo) -> datetime:
+    """An hour from now, on the next quarter hour, inside calling hours (else 10:00 the next day)."""
+    local = timezone.localtime(now, zone) + timedelta(hours=1)
+    local = local.replace(second=0, microsecond=0) + timedelta(minutes=-local.minute % 15)
+    if local.hour < DAY_STARTS:
+        local = local.replace(hour=10, minute=0)
+    elif local.hour >= DAY_ENDS or local.date() != timezone.localtime(now, zone).date():
+        local = (timezone.localtime(now, zone) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    return local
+
+
+def default_appointment_day(today: date, campaign) -> date:
+    """Tomorrow, kept inside the campaign's period."""
+    return max(today, min(today + timedelta(days=1), campaign.ends_on))
+
+
+# --- The workbench ---------------------------------------------------------------------------------------
+
+
+class WorkbenchMixin(DealershipMixin):
+    action = "calls.work"
+
+    def now(self) -> datetime:
+        return timezone.now()
+
+    def counts(self, now):
+        return selectors.today_counts(agent=self.request.user, dealership=self.dealership, now=now)
+
+    def current_context(self, *, now, invitation=None, feedback=None, error=None, values=None) -> dict:
+        """What the partial shows: ``invitation`` (default: the agent's next one) with its customer's summary,
+        the script and offer of its variant, the outcome form; or the empty state. Today's counts too."""
+        dealership = self.dealership
+        zone = _zone(dealership)
+        today = timezone.localdate(now, zone)
+        if invitation is None:
+            invitation = selectors.next_invitation(agent=self.request.user, dealership=dealership, now=now)
+        context = {
+            "invitation": invitation,
+            "feedback": feedback,
+            "error": error,
+            "today": today,
+            "counts": self.counts(now),
+            "zone": dealership.time_zone or "Asia/Shanghai",
+        }
+        if invitation is None:
+            context["next_due_at"] = selectors.agent_next_due_at(
+                agent=self.request.user, dealership=dealership, now=now
+            )
+            return context
+        customer, group, campaign = invitation.customer, invitation.target_group, invitation.campaign
+        variant_b = invitation.variant == "B" and group.ab_test
+        segment = segment_selectors.customer_segment_current(dealership=dealership, customer_id=customer.pk)
+        values = values or {}
+        context.update(
+            customer=customer,
+            group=group,
+            campaign=campaign,
+            vehicle=invitation.vehicle,
+            phone_visible=invitation.agent_id == self.request.user.pk,
+            segment=segment,
+            talking_point=TALKING_POINTS.get(segment.c3_group) if segment else None,
+            last_visit=customer_selectors.visit_list(dealership=dealership)
+            .filter(customer=customer)
+            .order_by("-opened_on", "-id")
+            .first(),
+            coupons=selectors.coupons_open(dealership=dealership, customer=customer, today=today),
+            script=group.script_b if variant_b else group.script,
+            offers=[t for t in (group.offers_b if variant_b else group.offers).all() if t.active],
+            attempt_number=invitation.attempts + 1,
+            earlier_calls=list(invitation.attempts_made.order_by("-called_at", "-id")[:3])
+            if invitation.last_called_at
+            else [],
+            time_slots=TIME_SLOTS,
+            min_day=today,
+            max_day=campaign.ends_on,
+            min_call_back=timezone.localtime(now, zone).strftime("%Y-%m-%dT%H:%M"),
+            values={
+                "appointment_date": values.get("appointment_date")
+                or default_appointment_day(today, campaign).isoformat(),
+                "time_slot": values.get("time_slot", ""),
+                "call_back_at": values.get("call_back_at") or default_call_back(now, zone).strftime("%Y-%m-%dT%H:%M"),
+                "note": values.get("note", ""),
+            },
+        )
+        return context
+
+    def render_current(self, context, status=200):
+        return TemplateResponse(self.request, "campaigns/workbench/_current.html", context, status=status)
+
+
+class WorkbenchView(WorkbenchMixin, TemplateView):
+    """The page: today's counts, the keys, and a place where htmx loads the next customer."""
+
+    template_name = "campaigns/workbench/page.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["counts"] = self.counts(self.now())
+        return context
+
+
+class NextCustomerView(WorkbenchMixin, View):
+    """The partial: the agent's next customer to call (or the empty state)."""
+
+    def get(self, request):
+        return self.render_current(self.current_context(now=self.now()))
+
+
+def parse_outcome(data, zone: ZoneInfo) -> tuple[dict, str | None]:
+    """The service's arguments from the posted fields, or the reason they are unusable.
+
+    Only the fields of the chosen outcome are read: a date left in the form is ignored on "no answer".
+    """
+    outcome = (data.get("outcome") or "").strip()
+    if outcome not in Outcome.values:
+        return {}, _("Choose an outcome: no answer, busy, wrong number, declined, call back or accepted.")
+    arguments = {"outcome": outcome, "note": (data.get("note") or "").strip()[:200]}
+    if outcome == Outcome.ACCEPTED:
+        raw = (data.get("appointment_date") or "").strip()
+        try:
+            day = parse_date(raw) if raw else None
+        except ValueError:
+            day = None
+        if day is None:
+            return arguments, _("Give the appointment date as a day (YYYY-MM-DD).")
+        arguments["appointment_date"] = day
+        arguments["time_slot"] = (data.get("time_slot") or "").strip()[:20]
+    elif outcome == Outcome.CALL_BACK:
+        raw = (data.get("call_back_at") or "").strip()
+        try:
+            moment = parse_datetime(raw) if raw else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            return arguments, _("Give the call-back time as a day and a time (YYYY-MM-DD HH:MM).")
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, zone)
+        arguments["call_back_at"] = moment
+    return arguments, None
+
+
+def _workable(invitation: Invitation, now: datetime) -> bool:
+    """Whether the invitation is one to call now (not recorded a moment ago, not closed, and the customer may
+    still be called)."""
+    return (
+        invitation.customer.can_be_marketed
+        and invitation.status in Invitation.OPEN
+        and (invitation.next_call_at is None or invitation.next_call_at <= now)
+        and invitation.attempts < invitation.campaign.max_attempts
+    )
+
+
+def recorded_message(attempt: CallAttempt, dealership) -> str:
+    """What the agent reads after a call was recorded."""
+    invitation = attempt.invitation
+    name = invitation.customer.name
+    if attempt.outcome in (Outcome.NO_ANSWER, Outcome.BUSY):
+        what = attempt.get_outcome_display()
+        if invitation.status == Invitation.Status.UNREACHED:
+            return _("%(name)s: %(what)s. That was the last attempt: the customer leaves your list.") % {
+                "name": name,
+                "what": what,
+            }
+        return _("%(name)s: %(what)s. They come back to your list from %(time)s.") % {
+            "name": name,
+            "what": what,
+            "time": _local(invitation.next_call_at, dealership),
+        }
+    if attempt.outcome == Outcome.WRONG_NUMBER:
+        return _("%(name)s: wrong number. The customer is flagged for a data check and leaves every call list.") % {
+            "name": name
+        }
+    if attempt.outcome == Outcome.DECLINED:
+        return _("%(name)s declined.") % {"name": name}
+    if attempt.outcome == Outcome.CALL_BACK:
+        return _("%(name)s: call back at %(time)s.") % {"name": name, "time": _local(attempt.call_back_at, dealership)}
+    appointment = invitation.appointment
+    issued = Coupon.objects.filter(invitation=invitation).count()
+    text = _("%(name)s accepted: appointment on %(day)s %(slot)s.") % {
+        "name": name,
+        "day": date_format(appointment.date, "Y-m-d"),
+        "slot": appointment.time_slot or _("(any time)"),
+    }
+    if issued:
+        text += " " + _("Coupons issued: %(n)d.") % {"n": issued}
+    return text
+
+
+class OutcomeView(WorkbenchMixin, View):
+    """Record one call (POST) and answer with the next customer; see the module's docstring."""
+
+    def post(self, request, pk):
+        now = self.now()
+        invitation = selectors.invitation_for_agent(agent=request.user, dealership=self.dealership, pk=pk)
+        arguments, problem = parse_outcome(request.POST, _zone(self.dealership))
+        if problem is None and not _workable(invitation, now):
+            return self.stale(invitation, now)
+        attempt = None
+        if problem is None:
+            try:
+                attempt = services.call_record(invitation=invitation, agent=request.user, now=now, **arguments)
+            except ApplicationError as exc:
+                problem = exc.message
+        if problem is not None:
+            if not request.htmx:
+                messages.error(request, problem)
+                return redirect("calls:workbench")
+            values = {name: request.POST.get(name, "") for name in ("appointment_date", "time_slot", "call_back_at")}
+            values["note"] = request.POST.get("note", "")
+            context = self.current_context(now=now, invitation=invitation, error=problem, values=values)
+            context["error_outcome"] = arguments.get("outcome")
+            return self.render_current(context, status=422)
+        feedback = {"level": "success", "text": recorded_message(attempt, self.dealership)}
+        if not request.htmx:
+            messages.success(request, feedback["text"])
+            return redirect("calls:workbench")
+        return self.render_current(self.current_context(now=now, feedback=feedback))
+
+    def stale(self, invitation, now):
+        if not invitation.customer.can_be_marketed:
+            text = _(
+                "%(name)s may no longer be called (consent withdrawn, do-not-contact or a wrong number). "
+                "Nothing was added."
+            ) % {"name": invitation.customer.name}
+        elif invitation.status in Invitation.OPEN and invitation.next_call_at and invitation.next_call_at > now:
+            text = _("%(name)s was already recorded; they are due again at %(time)s. Nothing was added.") % {
+                "name": invitation.customer.name,
+                "time": _local(invitation.next_call_at, self.dealership),
+            }
+        else:
+            text = _("%(name)s is no longer on your list to call (%(status)s). Nothing was added.") % {
+                "name": invitation.customer.name,
+                "status": invitation.get_status_display().lower(),
+            }
+        if not self.request.htmx:
+            messages.warning(self.request, text)
+            return redirect("calls:workbench")
+        return self.render_current(self.current_context(now=now, feedback={"level": "warning", "text": text}), 409)
+
+
+# --- The coupon desk -------------------------------------------------------------------------------------
+
+
+def _back(request, fallback: str) -> str:
+    """The ``next`` the form carried when it is a page of this site, else ``fallback``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _lookup_url(code: str) -> str:
+    return f"{reverse('calls:coupon-redeem')}?code={code}"
+
+
+def recent_visits(dealership, customer):
+    return list(
+        customer_selectors.visit_list(dealership=dealership)
+        .filter(customer=customer)
+        .order_by("-opened_on", "-id")[:RECENT_VISITS]
+    )
+
+
+class CouponRedeemView(DealershipMixin, TemplateView):
+    """The counter's coupon desk: type a code (GET) to see the coupon and its customer's recent visits, then
+    redeem it on one of them (POST ``code`` and ``visit``; ``next`` to come back to another page)."""
+
+    action = "coupon.redeem"
+    template_name = "campaigns/counter/coupon_redeem.html"
+
+    def get(self, request, *args, **kwargs):
+        code = (request.GET.get("code") or "").strip().upper()
+        context = self.get_context_data(code=code)
+        status = 200
+        if code:
+            coupon = selectors.coupons(dealership=self.dealership).filter(code=code).first()
+            if coupon is None:
+                context["not_found"] = True
+                status = 404
+            else:
+                context.update(self.coupon_context(coupon))
+        return self.render_to_response(context, status=status)
+
+    def coupon_context(self, coupon: Coupon) -> dict:
+        today = timezone.localdate(timezone.now(), _zone(self.dealership))
+        visits = recent_visits(self.dealership, coupon.customer)
+        return {
+            "coupon": coupon,
+            "visits": visits,
+            "closed": not (coupon.status == Coupon.Status.ISSUED and coupon.expires_on >= today),
+            "today": today,
+        }
+
+    def post(self, request, *args, **kwargs):
+        coupon = selectors.coupon_by_code(dealership=self.dealership, code=request.POST.get("code", ""))
+        back = _back(request, _lookup_url(coupon.code))
+        visit_id = request.POST.get("visit", "")
+        if not visit_id.isdigit():
+            messages.error(request, _("Choose the visit the coupon is used on."))
+            return HttpResponseRedirect(back)
+        visit = customer_selectors.visit_list(dealership=self.dealership).filter(pk=int(visit_id)).first()
+        if visit is None:
+            messages.error(request, _("That visit is not one of this dealership's."))
+            return HttpResponseRedirect(back)
+        try:
+            services.coupon_redeem(coupon=coupon, visit=visit, acting_user=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Coupon %(code)s (%(template)s) redeemed on visit %(ro)s.")
+                % {"code": coupon.code, "template": coupon.template.name, "ro": visit.ro_number},
+            )
+        return HttpResponseRedirect(back)
+
+
+class CouponVoidView(DealershipMixin, View):
+    """Void an open coupon with a reason (POST ``reason``; ``next`` to come back)."""
+
+    action = "campaign.manage"
+
+    def post(self, request, pk):
+        coupon = get_object_or_404(selectors.coupons(dealership=self.dealership), pk=pk)
+        back = _back(request, reverse("customers:detail", args=[coupon.customer_id]))
+        try:
+            services.coupon_void(coupon=coupon, reason=request.POST.get("reason", ""), acting_user=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Coupon %(code)s voided.") % {"code": coupon.code})
+        return HttpResponseRedirect(back)

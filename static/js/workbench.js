@@ -1,0 +1,82 @@
+// The agent's workbench from the keyboard. Keys 1–6 record an outcome (the buttons' data-key); D, T and N
+// focus the appointment date, the call-back time and the note; while a field has the focus, keys type into it,
+// Esc leaves it and Enter records the outcome the field belongs to (its data-enter-key). A key pressed while
+// a call is being recorded is ignored, so a double press never records twice.
+// The server answers 422 (refused: the same customer with the reason) and 409 (not due any more: the next
+// customer with a warning) with a partial to show: htmx swaps those too.
+(function () {
+  "use strict";
+  const root = document.getElementById("workbench");
+  const current = document.getElementById("workbench-current");
+  if (!root || !current) return;
+
+  let busy = false;
+  const form = () => current.querySelector("#outcome-form");
+
+  function press(key) {
+    const outcomes = form();
+    if (busy || !outcomes) return false;
+    const button = outcomes.querySelector(`button[data-key="${key}"]`);
+    if (!button || button.disabled) return false;
+    button.click();
+    return true;
+  }
+
+  document.body.addEventListener("htmx:beforeRequest", (event) => {
+    if (current.contains(event.target) || event.target === current) {
+      busy = true;
+      current.setAttribute("aria-busy", "true");
+    }
+  });
+  document.body.addEventListener("htmx:afterRequest", (event) => {
+    if (current.contains(event.target) || event.target === current || !document.body.contains(event.target)) {
+      busy = false;
+      current.setAttribute("aria-busy", "false");
+    }
+  });
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const status = event.detail.xhr.status;
+    if ((status === 422 || status === 409) && event.detail.target === current) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  // After the settle (during it, htmx gives elements that keep their id their old attributes for a moment).
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    if (event.detail.target !== current) return;
+    // The field the refusal is about, else the customer's name: the next key press starts from there.
+    const invalid = current.querySelector(".is-invalid");
+    const title = current.querySelector("#call-card-title");
+    if (invalid) invalid.focus();
+    else if (title && !current.contains(document.activeElement)) title.focus({ preventScroll: true });
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    const active = document.activeElement;
+    const typing =
+      active && (["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName) || active.isContentEditable);
+    if (typing) {
+      if (!form() || !form().contains(active)) return;
+      if (event.key === "Escape") {
+        event.preventDefault();
+        active.blur();
+        const title = current.querySelector("#call-card-title");
+        if (title) title.focus({ preventScroll: true });
+      } else if (event.key === "Enter" && active.dataset.enterKey) {
+        event.preventDefault();
+        press(active.dataset.enterKey);
+      }
+      return;
+    }
+    if (/^[1-6]$/.test(event.key)) {
+      if (press(event.key)) event.preventDefault();
+      return;
+    }
+    const field = form() && form().querySelector(`[data-focus-key="${event.key.toLowerCase()}"]`);
+    if (field) {
+      event.preventDefault();
+      field.focus();
+    }
+  });
+})();
