@@ -2,6 +2,14 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .api import views
+
 router = SimpleRouter()
+router.register("campaigns", views.CampaignViewSet, basename="api-campaign")
+router.register("target-groups", views.TargetGroupViewSet, basename="api-campaign-target-group")
+router.register("invitations", views.InvitationViewSet, basename="api-campaign-invitation")
+router.register("coupon-templates", views.CouponTemplateViewSet, basename="api-campaign-coupon-template")
+router.register("coupons", views.CouponViewSet, basename="api-campaign-coupon")
+router.register("compliance-terms", views.ComplianceTermViewSet, basename="api-campaign-compliance-term")
 
 urlpatterns = [*router.urls]
