@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from customers.models import MONEY, ZERO, Appointment, Customer, ServiceVisit, Vehicle, VisitType
@@ -28,8 +29,8 @@ class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         SCHEDULED = "scheduled", _("Scheduled")
-        RUNNING = "running", _("Running")
-        FINISHED = "finished", _("Finished")
+        RUNNING = "running", pgettext_lazy("campaign status", "Running")
+        FINISHED = "finished", pgettext_lazy("campaign status", "Finished")
 
     dealership = models.ForeignKey(
         Dealership, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("dealership"), db_index=False
@@ -37,7 +38,7 @@ class Campaign(models.Model):
     code = models.CharField(
         _("campaign code"), max_length=32, help_text=_("The 活动代码 that visits of the campaign carry.")
     )
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("campaign name"), max_length=120)
     kind = models.CharField(_("type"), max_length=12, choices=CampaignKind.choices)
     description = models.TextField(_("campaign copy"), blank=True)
     starts_on = models.DateField(_("first day"))
@@ -102,7 +103,7 @@ class CouponTemplate(models.Model):
     dealership = models.ForeignKey(
         Dealership, on_delete=models.PROTECT, related_name="coupon_templates", verbose_name=_("dealership")
     )
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(_("template name"), max_length=80)
     kind = models.CharField(_("kind"), max_length=14, choices=Kind.choices)
     value = models.DecimalField(
         _("value"),
@@ -166,7 +167,7 @@ class TargetGroup(models.Model):
         Campaign, on_delete=models.CASCADE, related_name="target_groups", verbose_name=_("campaign")
     )
     position = models.PositiveSmallIntegerField(_("order"), default=1)
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(_("group name"), max_length=80)
     filters = models.JSONField(_("filters"), default=dict, blank=True)
     goal_rate = models.DecimalField(
         _("goal: invitation success rate"),
@@ -258,7 +259,12 @@ class Invitation(models.Model):
             models.CheckConstraint(condition=Q(variant__in=["A", "B"]), name="invitation_variant_a_or_b"),
         ]
         indexes = [
-            models.Index(fields=["agent", "status", "next_call_at"], name="invitation_queue_idx"),
+            # The agent's queue, in its order: an ordered scan stops at the first customer still to call.
+            models.Index(
+                fields=["agent", "next_call_at", "id"],
+                condition=Q(holdout=False, status__in=["pending", "call_back"]),
+                name="invitation_queue_idx",
+            ),
             models.Index(fields=["campaign", "target_group"], name="invitation_group_idx"),
         ]
 
@@ -302,7 +308,7 @@ class CallAttempt(models.Model):
 
 class Coupon(models.Model):
     class Status(models.TextChoices):
-        ISSUED = "issued", _("Open")
+        ISSUED = "issued", pgettext_lazy("coupon status", "Open")
         REDEEMED = "redeemed", _("Redeemed")
         VOID = "void", _("Void")
         EXPIRED = "expired", _("Expired")
@@ -325,7 +331,7 @@ class Coupon(models.Model):
         related_name="coupons",
         verbose_name=_("invitation"),
     )
-    code = models.CharField(_("code"), max_length=16, unique=True)
+    code = models.CharField(_("coupon code"), max_length=16, unique=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ISSUED)
     issued_at = models.DateTimeField(_("issued at"))
     issued_visit = models.ForeignKey(

@@ -318,8 +318,13 @@ def next_invitation(*, agent, dealership: Dealership, now: datetime | None = Non
     )
 
 
+#: the queue is counted up to here ("100+"): an exact count would read every waiting invitation on every call
+WAITING_SHOWN = 100
+
+
 def today_counts(*, agent, dealership: Dealership, now: datetime | None = None) -> dict:
-    """The agent's calls today by outcome, and how many customers are still waiting in their queue."""
+    """The agent's calls today by outcome, and how many customers are still waiting in their queue (counted
+    up to ``WAITING_SHOWN`` + 1: ``waiting_more`` says there are more than ``WAITING_SHOWN``)."""
     now = now or timezone.now()
     start = datetime.combine(_local_today(dealership, now), datetime.min.time(), tzinfo=_zone(dealership))
     counts = dict(
@@ -329,7 +334,9 @@ def today_counts(*, agent, dealership: Dealership, now: datetime | None = None) 
         .values_list("outcome", "n")
     )
     counts["calls"] = sum(counts.values())
-    counts["waiting"] = agent_queue(agent=agent, dealership=dealership, now=now).count()
+    waiting = agent_queue(agent=agent, dealership=dealership, now=now).order_by()[: WAITING_SHOWN + 1].count()
+    counts["waiting"] = min(waiting, WAITING_SHOWN)
+    counts["waiting_more"] = waiting > WAITING_SHOWN
     return counts
 
 

@@ -53,6 +53,12 @@ def _messages(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+def _refuse_unknown(names, known) -> None:
+    unknown = set(names) - set(known)
+    if unknown:
+        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+
+
 def _today(dealership: Dealership) -> date:
     from zoneinfo import ZoneInfo
 
@@ -81,9 +87,7 @@ CAMPAIGN_FIELDS = (
 
 @transaction.atomic
 def campaign_create(*, dealership: Dealership, acting_user=None, **fields) -> Campaign:
-    unknown = set(fields) - set(CAMPAIGN_FIELDS)
-    if unknown:
-        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    _refuse_unknown(fields, CAMPAIGN_FIELDS)
     fields["code"] = (fields.get("code") or "").strip().upper()
     campaign = Campaign(dealership=dealership, created_by=_user(acting_user), **fields)
     _full_clean(campaign, exclude=["dealership", "created_by"])
@@ -106,9 +110,7 @@ def campaign_update(*, campaign: Campaign, changes: dict, acting_user=None) -> C
     """Change a campaign. A draft or scheduled campaign may change in full; a running one only its name,
     copy, last day, budget, cost and attempt cap; a finished one only its cost."""
     campaign = _locked(campaign)
-    unknown = set(changes) - set(CAMPAIGN_FIELDS)
-    if unknown:
-        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    _refuse_unknown(changes, CAMPAIGN_FIELDS)
     changed = {name for name, value in changes.items() if getattr(campaign, name) != value}
     allowed = {
         Campaign.Status.RUNNING: Campaign.RUNNING_FIELDS,
@@ -258,9 +260,7 @@ def _set_offers(group: TargetGroup, offers, offers_b) -> None:
 def target_group_create(*, campaign: Campaign, offers=None, offers_b=None, acting_user=None, **fields) -> TargetGroup:
     campaign = _locked(campaign)
     _editable_groups(campaign)
-    unknown = set(fields) - set(GROUP_FIELDS)
-    if unknown:
-        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    _refuse_unknown(fields, GROUP_FIELDS)
     if "position" not in fields:
         fields["position"] = campaign.target_groups.count() + 1
     group = TargetGroup(campaign=campaign, **fields)
@@ -281,9 +281,7 @@ def target_group_update(
     *, group: TargetGroup, changes: dict, offers=None, offers_b=None, acting_user=None
 ) -> TargetGroup:
     _editable_groups(_locked(group.campaign))
-    unknown = set(changes) - set(GROUP_FIELDS)
-    if unknown:
-        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    _refuse_unknown(changes, GROUP_FIELDS)
     for name, value in changes.items():
         setattr(group, name, value)
     _full_clean(group, exclude=["campaign"])
@@ -541,7 +539,7 @@ def call_record(
                 template=template, customer=invitation.customer, campaign=campaign, invitation=invitation, now=now
             )
     attempt.save()
-    invitation.save()
+    invitation.save(update_fields=["status", "attempts", "next_call_at", "last_called_at", "appointment", "round"])
     return attempt
 
 
@@ -793,9 +791,7 @@ TEMPLATE_FIELDS = (
 
 @transaction.atomic
 def coupon_template_create(*, dealership: Dealership, acting_user=None, **fields) -> CouponTemplate:
-    unknown = set(fields) - set(TEMPLATE_FIELDS)
-    if unknown:
-        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    _refuse_unknown(fields, TEMPLATE_FIELDS)
     template = CouponTemplate(dealership=dealership, **fields)
     _full_clean(template, exclude=["dealership"])
     template.save()
@@ -804,9 +800,7 @@ def coupon_template_create(*, dealership: Dealership, acting_user=None, **fields
 
 @transaction.atomic
 def coupon_template_update(*, template: CouponTemplate, changes: dict, acting_user=None) -> CouponTemplate:
-    unknown = set(changes) - set(TEMPLATE_FIELDS)
-    if unknown:
-        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    _refuse_unknown(changes, TEMPLATE_FIELDS)
     for name, value in changes.items():
         setattr(template, name, value)
     _full_clean(template, exclude=["dealership"])

@@ -412,3 +412,16 @@ def test_second_invitations_are_released_only_for_running_campaigns(dealership, 
     services.campaign_finish(campaign=campaign)
     assert services.second_invitations_release(today=date(2026, 12, 19)) == 0
     assert Campaign.objects.get(pk=campaign.pk).status == "finished"
+
+
+def test_the_waiting_count_stops_at_its_cap_and_says_there_are_more(monkeypatch, dealership, listed, agent):
+    # Given three customers waiting for the agent
+    listed(3)
+    # When the workbench counts at most two, then it shows two and says there are more
+    monkeypatch.setattr(selectors, "WAITING_SHOWN", 2)
+    counts = selectors.today_counts(agent=agent, dealership=dealership)
+    assert (counts["waiting"], counts["waiting_more"]) == (2, True)
+    # and with room for three, the exact three
+    monkeypatch.setattr(selectors, "WAITING_SHOWN", 3)
+    counts = selectors.today_counts(agent=agent, dealership=dealership)
+    assert (counts["waiting"], counts["waiting_more"]) == (3, False)
