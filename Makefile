@@ -74,6 +74,7 @@ demo: venv
 		$(DEMO_ENV) $(PY) manage.py seed_demo; \
 	fi
 	$(DEMO_ENV) $(PY) manage.py segment --dealership DEMO
+	$(DEMO_ENV) $(PY) manage.py seed_campaign_demo --dealership DEMO
 	@echo "Open http://$(HOST):$(PORT) and log in as advisor / agent / ccmanager / asmanager / admin, password demo1234"
 	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
