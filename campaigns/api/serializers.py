@@ -564,7 +564,9 @@ class HoldoutResultSerializer(serializers.Serializer):
     uplift = serializers.FloatField(
         source="uplift.uplift", allow_null=True, help_text=_("Attendance of the called minus that of the holdout.")
     )
+    # xgettext:no-python-format
     low = serializers.FloatField(source="uplift.low", allow_null=True, help_text=_("95 % confidence interval, low."))
+    # xgettext:no-python-format
     high = serializers.FloatField(source="uplift.high", allow_null=True, help_text=_("95 % confidence interval, high."))
 
 

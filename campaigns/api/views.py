@@ -233,6 +233,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         _("Results: attendance and revenue per group, non-target participants, A/B variants and holdouts"),
         {200: serializers.ResultsSerializer},
         description=_(
+            # xgettext:no-python-format
             "Computed from the records: an invitee attended with a visit in the campaign's period, before or "
             "after the call. Variants are compared two-sided at α = 0.05 (Fisher's exact test for small counts); "
             "the uplift of calling over the holdout comes with its 95 % confidence interval."

@@ -321,7 +321,7 @@ def test_a_running_campaign_refuses_a_new_code_and_takes_a_new_name(client_for, 
         client = client_for(as_manager)
         page = url("edit", campaign.pk)
         html = text(client.get(page))
-        assert 'data-testid="editable-note"' in html and "only its name" in html
+        assert 'data-testid="editable-note"' in html and "only its campaign name" in html
         data = {name: getattr(campaign, name) for name in services.CAMPAIGN_FIELDS}
         data = {k: ("" if v is None else v) for k, v in data.items()}
 
