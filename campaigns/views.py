@@ -354,9 +354,9 @@ class CampaignDetailView(CampaignMixin, DealershipMixin, TemplateView):
             row["success_pct"] = pct(row["success_rate"])
             row["goal_pct"] = pct(row["goal_rate"])
             row["attendance_pct"] = pct(row["attendance_rate"])
-            row["goal_met"] = (
+            row["goal_met"] = (  # judged once someone of the group has been called
                 None
-                if row["success_rate"] is None or row["goal_rate"] is None
+                if row["success_rate"] is None or row["goal_rate"] is None or not row["called"]
                 else row["success_rate"] >= row["goal_rate"]
             )
         return rows

@@ -1,7 +1,7 @@
 from django.http import Http404
 
 from .roles import PERMISSIONS, can
-from .tenancy import user_dealerships
+from .tenancy import request_dealerships
 
 
 class _Can:
@@ -28,6 +28,6 @@ def tenancy(request):
         current = None
     return {
         "current_dealership": current,
-        "my_dealerships": list(user_dealerships(user)),
+        "my_dealerships": request_dealerships(request),
         "can": _Can(user),
     }

@@ -746,6 +746,18 @@ def test_the_results_show_each_groups_figures(
     assert by_testid(html, "cost-per-booking") == "¥1,000.00"  # 签单成本: cost ÷ booked
 
 
+def test_the_goal_is_judged_only_once_the_group_has_been_called(client_for, as_manager, campaign, group, listed, agent):
+    # Given a list generated but nobody called: no verdict on the goal yet
+    html = text(client_for(as_manager).get(url("detail", campaign.pk)))
+    assert "Below the goal" not in html and "Goal reached" not in html
+    # When the first call is declined, then the group is below its goal
+    with time_machine.travel(NOW, tick=False):
+        first = Invitation.objects.filter(campaign=campaign, agent=agent).order_by("id").first()
+        services.call_record(invitation=first, agent=agent, outcome="declined")
+    html = text(client_for(as_manager).get(url("detail", campaign.pk)))
+    assert "Below the goal" in html
+
+
 def test_ab_variants_and_the_holdout_are_compared(client_for, advisor, campaign, person, agent, travel):
     for _ in range(12):
         person()
