@@ -120,6 +120,11 @@ def _period_visits(campaign: Campaign):
     )
 
 
+#: booked (签单): the invitee accepted with an appointment, on the first invitation or the second (an invitee
+#: back on the list for a second invitation keeps the appointment they did not keep, and counts once)
+BOOKED = Q(appointment__isnull=False)
+
+
 def invitations_with_attendance(*, campaign: Campaign) -> QuerySet[Invitation]:
     """The campaign's invitations with ``attended`` (a visit of the customer in the period, before or after
     the call; visits imported later count too) and ``revenue`` (the total of those visits)."""
@@ -148,7 +153,7 @@ def group_summary(*, campaign: Campaign) -> list[dict]:
             invited=Count("id", filter=called),
             called=Count("id", filter=called & Q(was_called=True)),
             reached=Count("id", filter=called & Q(was_reached=True)),
-            booked=Count("id", filter=called & Q(status=Invitation.Status.ACCEPTED)),
+            booked=Count("id", filter=called & BOOKED),
             holdout=Count("id", filter=Q(holdout=True)),
         )
         .order_by()
@@ -207,7 +212,7 @@ def agent_progress(*, campaign: Campaign) -> list[dict]:
         .annotate(
             invitations=Count("id"),
             open=Count("id", filter=Q(status__in=Invitation.OPEN)),
-            accepted=Count("id", filter=Q(status=Invitation.Status.ACCEPTED)),
+            accepted=Count("id", filter=BOOKED),
         )
         .order_by()
     }
@@ -247,7 +252,7 @@ def variant_results(*, campaign: Campaign) -> list[dict]:
         (row["target_group_id"], row["variant"]): row
         for row in Invitation.objects.filter(campaign=campaign, holdout=False, target_group__in=groups)
         .values("target_group_id", "variant")
-        .annotate(invited=Count("id"), accepted=Count("id", filter=Q(status=Invitation.Status.ACCEPTED)))
+        .annotate(invited=Count("id"), accepted=Count("id", filter=BOOKED))
         .order_by()
     }
     for group in groups:

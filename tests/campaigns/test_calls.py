@@ -408,6 +408,22 @@ def test_the_second_invitation_can_be_worked_like_the_first_and_issues_no_second
     assert Coupon.objects.filter(customer=absent.customer).count() == 1  # the offer was issued the first time
 
 
+def test_a_customer_invited_a_second_time_still_counts_as_booked_once(dealership, campaign, booked, agent, frozen):
+    # Given three customers who booked, one of whom is back on the list for a second invitation
+    frozen.move_to(datetime(2026, 12, 19, 9, 0, tzinfo=SHANGHAI))
+    assert services.second_invitations_release() == 3
+    # When the campaign's figures are read, then all three booked (签单), each once
+    (row,) = selectors.group_summary(campaign=campaign)
+    assert (row["invited"], row["booked"]) == (3, 3)
+    assert sum(agent_row["accepted"] for agent_row in selectors.agent_progress(campaign=campaign)) == 3
+    # and a second acceptance does not count the customer twice
+    again = booked[0]
+    again.refresh_from_db()
+    call(again, agent, "accepted", appointment_date=date(2026, 12, 22))
+    (row,) = selectors.group_summary(campaign=campaign)
+    assert row["booked"] == 3
+
+
 def test_second_invitations_are_released_only_for_running_campaigns(dealership, campaign, booked):
     services.campaign_finish(campaign=campaign)
     assert services.second_invitations_release(today=date(2026, 12, 19)) == 0
