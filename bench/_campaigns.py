@@ -9,6 +9,7 @@ campaigns whose code starts with ``BENCH-``, coupon templates whose name starts 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from datetime import timedelta
 from decimal import Decimal
@@ -55,6 +56,14 @@ SCRIPT_B = "您好，这里是别克4S店客服。活动期间保养赠送100元
 
 def is_postgres() -> bool:
     return os.environ.get("DATABASE_URL", "").startswith(("postgres", "psql", "pgsql"))
+
+
+def migrate() -> None:
+    """Bring the benchmark database up to the campaigns' migrations (it may have been seeded before them)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "campaigns", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
 
 
 def setup() -> None:

@@ -189,10 +189,8 @@ def main() -> None:
     if not common.is_postgres():
         print("bench_invitations: set DATABASE_URL=postgres://… (the seeded, segmented data set); skipped.")
         return
+    common.migrate()
     env = {**os.environ, "PYTHONPATH": str(common.ROOT)}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "campaigns", "--noinput", "-v0"], cwd=common.ROOT, env=env, check=True
-    )
     done = subprocess.run(  # noqa: S603 - our own script
         [sys.executable, __file__, "--child"], capture_output=True, text=True, check=False, env=env
     )

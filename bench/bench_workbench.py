@@ -347,10 +347,7 @@ def main() -> None:
     if not common.is_postgres():
         print("bench_workbench: set DATABASE_URL=postgres://… (the seeded, segmented data set); skipped.")
         return
-    env = {**os.environ, "PYTHONPATH": str(common.ROOT)}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "campaigns", "--noinput", "-v0"], cwd=common.ROOT, env=env, check=True
-    )
+    common.migrate()
     common.setup()
     from django.db import connection
 
