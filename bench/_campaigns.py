@@ -100,9 +100,8 @@ def campaign_create(dealership, code: str, *, groups=GROUPS, days: int = 30, ext
     """A draft campaign ``BENCH-<code>`` from today for ``days`` days with ``groups`` (``extra_filters`` added
     to each group's filters; ``offers``: a ¥100 labour coupon in every group, an 85折 parts coupon as B)."""
     from campaigns import services
-    from campaigns.services import _today
 
-    today = _today(dealership)
+    today = dealership.local_date()
     campaign = services.campaign_create(
         dealership=dealership,
         code=f"{CODE_PREFIX}{code}",

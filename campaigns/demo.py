@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Count
@@ -103,10 +102,6 @@ class CampaignDemoResult:
     coupons: int = 0
 
 
-def _zone(dealership: Dealership) -> ZoneInfo:
-    return ZoneInfo(dealership.time_zone or "Asia/Shanghai")
-
-
 def _staff(dealership: Dealership, username: str) -> User | None:
     return User.objects.filter(username=username, memberships__dealership=dealership, is_active=True).first()
 
@@ -147,7 +142,7 @@ def _template(dealership: Dealership, acting_user, *, name: str, **fields) -> Co
 def _make_calls(campaign: Campaign, staff: dict[str, User], now: datetime) -> None:
     """``CALLS``, each to that agent's next customer, a few minutes apart in the hour before ``now``."""
     dealership = campaign.dealership
-    local = timezone.localtime(now, _zone(dealership))
+    local = timezone.localtime(now, dealership.zone)
     now -= timedelta(minutes=CALL_MINUTES * len(CALLS) - 1)
     appointment_days = [min(local.date() + timedelta(days=n), campaign.ends_on) for n in (1, 2, 3, 2, 1)]
     call_back_at = (local + timedelta(days=1)).replace(hour=10, minute=30, second=0, microsecond=0)
@@ -179,7 +174,7 @@ def campaign_demo_seed(*, dealership: Dealership, now: datetime | None = None) -
             % {"code": dealership.code}
         )
     now = now or timezone.now()
-    today: date = timezone.localtime(now, _zone(dealership)).date()
+    today: date = timezone.localtime(now, dealership.zone).date()
     weights = demo_agents(dealership)
     manager = _staff(dealership, MANAGER)
 

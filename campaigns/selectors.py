@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -17,15 +16,6 @@ from dealercrm.core.models import Dealership
 from . import stats
 from .models import CallAttempt, Campaign, ComplianceTerm, Coupon, CouponTemplate, Invitation, TargetGroup
 from .targeting import eligible_customers, matching
-
-
-def _local_today(dealership: Dealership, now: datetime | None = None) -> date:
-    """The date at the dealership (its own time zone, not the server's) at ``now`` (default: now)."""
-    return timezone.localdate(now or timezone.now(), timezone=_zone(dealership))
-
-
-def _zone(dealership: Dealership) -> ZoneInfo:
-    return ZoneInfo(dealership.time_zone or "Asia/Shanghai")
 
 
 def campaigns(*, dealership: Dealership) -> QuerySet[Campaign]:
@@ -60,7 +50,7 @@ def coupon_by_code(*, dealership: Dealership, code: str) -> Coupon:
 
 def coupons_open(*, dealership: Dealership, customer, today: date | None = None) -> list[Coupon]:
     """The customer's coupons that can still be used (open and not past their last day), soonest first."""
-    today = today or _local_today(dealership)
+    today = today or dealership.local_date()
     return list(
         coupons(dealership=dealership)
         .filter(customer=customer, status=Coupon.Status.ISSUED, expires_on__gte=today)
@@ -289,7 +279,7 @@ def agent_queue(*, agent, dealership: Dealership, now: datetime | None = None) -
     ones not called yet. Only running campaigns on a day of their period (the dealership's day); never the
     holdout, nor a customer who has since withdrawn consent, is on do-not-contact or has a wrong number."""
     now = now or timezone.now()
-    today = _local_today(dealership, now)
+    today = dealership.local_date(now)
     return (
         Invitation.objects.filter(
             agent=agent,
@@ -331,7 +321,7 @@ def today_counts(*, agent, dealership: Dealership, now: datetime | None = None) 
     """The agent's calls today by outcome, and how many customers are still waiting in their queue (counted
     up to ``WAITING_SHOWN`` + 1: ``waiting_more`` says there are more than ``WAITING_SHOWN``)."""
     now = now or timezone.now()
-    start = datetime.combine(_local_today(dealership, now), datetime.min.time(), tzinfo=_zone(dealership))
+    start = datetime.combine(dealership.local_date(now), datetime.min.time(), tzinfo=dealership.zone)
     counts = dict(
         CallAttempt.objects.filter(agent=agent, called_at__gte=start, invitation__campaign__dealership=dealership)
         .values_list("outcome")
@@ -362,7 +352,7 @@ def arrivals_invitations(*, dealership: Dealership, appointment_ids) -> dict[int
 
 def coupons_open_by_customer(*, dealership: Dealership, customer_ids, today: date | None = None) -> dict[int, list]:
     """``coupons_open`` for several customers at once (the counter's list of arrivals): one query."""
-    today = today or _local_today(dealership)
+    today = today or dealership.local_date()
     found: dict[int, list[Coupon]] = {}
     ids = list(customer_ids)
     if not ids:
@@ -379,7 +369,7 @@ def coupons_open_by_customer(*, dealership: Dealership, customer_ids, today: dat
 def agent_next_due_at(*, agent, dealership: Dealership, now: datetime | None = None) -> datetime | None:
     """When the agent's next call-back or retry comes due (the empty workbench says so), or None."""
     now = now or timezone.now()
-    today = _local_today(dealership, now)
+    today = dealership.local_date(now)
     return (
         Invitation.objects.filter(
             agent=agent,

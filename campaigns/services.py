@@ -59,12 +59,6 @@ def _refuse_unknown(names, known) -> None:
         raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
 
 
-def _today(dealership: Dealership) -> date:
-    from zoneinfo import ZoneInfo
-
-    return timezone.localdate(timezone=ZoneInfo(dealership.time_zone or "Asia/Shanghai"))
-
-
 def _locked(campaign: Campaign) -> Campaign:
     return Campaign.objects.select_for_update().get(pk=campaign.pk)
 
@@ -131,7 +125,7 @@ def campaign_update(*, campaign: Campaign, changes: dict, acting_user=None) -> C
     if (
         campaign.status == Campaign.Status.RUNNING
         and "ends_on" in changed
-        and campaign.ends_on < _today(campaign.dealership)
+        and campaign.ends_on < campaign.dealership.local_date()
     ):
         raise ApplicationError(_("A running campaign's last day cannot be in the past."))
     _full_clean(campaign, exclude=["dealership", "created_by"])
@@ -163,7 +157,7 @@ def campaign_schedule(*, campaign: Campaign, acting_user=None) -> Campaign:
     campaign = _locked(campaign)
     if campaign.status != Campaign.Status.DRAFT:
         raise ApplicationError(_("Only a draft can be scheduled; this campaign is %(s)s.") % _status(campaign))
-    if campaign.ends_on < _today(campaign.dealership):
+    if campaign.ends_on < campaign.dealership.local_date():
         raise ApplicationError(_("The campaign's last day has passed."))
     groups = list(campaign.target_groups.all())
     if not groups:
@@ -182,7 +176,7 @@ def _status(campaign):
 def campaign_start(*, campaign: Campaign, acting_user=None, today: date | None = None) -> Campaign:
     """Scheduled → running, once its first day has come (the daily job does it on that day)."""
     campaign = _locked(campaign)
-    today = today or _today(campaign.dealership)
+    today = today or campaign.dealership.local_date()
     if campaign.status != Campaign.Status.SCHEDULED:
         raise ApplicationError(_("Only a scheduled campaign can start; this one is %(s)s.") % _status(campaign))
     if not campaign.in_period(today):
@@ -213,7 +207,7 @@ def campaigns_advance(*, today: date | None = None) -> dict[str, int]:
     passed. A campaign that fails its compliance check stays scheduled (its page says why)."""
     started = finished = 0
     for campaign in Campaign.objects.filter(status=Campaign.Status.SCHEDULED).select_related("dealership"):
-        day = today or _today(campaign.dealership)
+        day = today or campaign.dealership.local_date()
         try:
             if campaign.in_period(day):
                 campaign_start(campaign=campaign, today=day)
@@ -224,7 +218,7 @@ def campaigns_advance(*, today: date | None = None) -> dict[str, int]:
         except ApplicationError:  # not compliant, or moved on meanwhile (a run of the job beside this one)
             continue
     for campaign in Campaign.objects.filter(status=Campaign.Status.RUNNING).select_related("dealership"):
-        if campaign.ends_on < (today or _today(campaign.dealership)):
+        if campaign.ends_on < (today or campaign.dealership.local_date()):
             try:
                 campaign_finish(campaign=campaign)
                 finished += 1
@@ -467,7 +461,7 @@ def call_record(
         .get(pk=invitation.pk)
     )
     campaign = invitation.campaign
-    today = timezone.localdate(now, timezone=_zone(campaign.dealership))
+    today = campaign.dealership.local_date(now)
     if outcome not in CallAttempt.Outcome.values:
         raise ApplicationError(_("Unknown outcome: %(o)s.") % {"o": outcome})
     if campaign.status != Campaign.Status.RUNNING:
@@ -486,7 +480,7 @@ def call_record(
         )
     _require_reachable(invitation.customer)
     if call_back_at is not None and timezone.is_naive(call_back_at):
-        call_back_at = timezone.make_aware(call_back_at, _zone(campaign.dealership))  # a time at the dealership
+        call_back_at = timezone.make_aware(call_back_at, campaign.dealership.zone)  # a time at the dealership
     Outcome = CallAttempt.Outcome
     attempt = CallAttempt(invitation=invitation, agent=agent, outcome=outcome, called_at=now, note=note[:200])
     invitation.attempts += 1
@@ -505,7 +499,7 @@ def call_record(
     elif outcome == Outcome.CALL_BACK:
         if call_back_at is None or call_back_at <= now:
             raise ApplicationError(_("Give a call-back time later than now."))
-        if timezone.localdate(call_back_at, timezone=_zone(campaign.dealership)) > campaign.ends_on:
+        if campaign.dealership.local_date(call_back_at) > campaign.ends_on:
             raise ApplicationError(
                 _("The call-back time is after the campaign's last day (%(d)s).") % {"d": campaign.ends_on}
             )
@@ -553,22 +547,12 @@ def _require_reachable(customer: Customer) -> None:
         raise ApplicationError(_("The customer's phone number is known to be wrong: correct it before calling."))
 
 
-def _zone(dealership):
-    return _zone_named(dealership.time_zone)
-
-
-def _zone_named(name: str):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name or "Asia/Shanghai")
-
-
 def second_invitations_release(*, today: date | None = None) -> int:
     """The daily job: an invitee who accepted but did not come back by ``reinvite_after_days`` after the
     booked date (and has no visit in the period) is invited a second time. Returns how many."""
     released = 0
     for campaign in Campaign.objects.filter(status=Campaign.Status.RUNNING).select_related("dealership"):
-        day = today or _today(campaign.dealership)
+        day = today or campaign.dealership.local_date()
         visited = ServiceVisit.objects.filter(
             dealership=campaign.dealership,
             customer_id=OuterRef("customer_id"),
@@ -624,7 +608,7 @@ def coupon_issue(
     now: datetime | None = None,
 ) -> Coupon:
     now = now or timezone.now()
-    day = timezone.localdate(now, timezone=_zone(template.dealership))
+    day = template.dealership.local_date(now)
     _check_issuable(template, day)
     if customer.dealership_id != template.dealership_id:
         raise ApplicationError(_("The customer and the coupon template belong to different dealerships."))
@@ -657,7 +641,7 @@ def coupons_issue_to_group(*, group: TargetGroup, template: CouponTemplate, acti
     if campaign.status == Campaign.Status.FINISHED:
         raise ApplicationError(_("The campaign is finished."))
     now = timezone.now()
-    day = timezone.localdate(now, timezone=_zone(campaign.dealership))
+    day = campaign.dealership.local_date(now)
     _check_issuable(template, day)
     holders = Coupon.objects.filter(campaign=campaign, template=template).values("customer_id")
     invitations = list(
@@ -693,7 +677,7 @@ def redemption_refusal(coupon: Coupon, visit: ServiceVisit, today: date) -> str 
     template = coupon.template
     if coupon.dealership_id != visit.dealership_id:
         return _("This coupon belongs to another dealership.")
-    zone = _zone(visit.dealership)
+    zone = visit.dealership.zone
     if coupon.status == Coupon.Status.REDEEMED:
         return _("Coupon %(code)s was already redeemed on %(when)s.") % {
             "code": coupon.code,
@@ -729,7 +713,7 @@ def coupon_redeem(*, coupon: Coupon, visit: ServiceVisit, acting_user=None, now:
     """Redeem ``coupon`` on ``visit``, at most once however many advisors try at the same moment."""
     now = now or timezone.now()
     coupon = _lock_coupon(coupon.pk)
-    refusal = redemption_refusal(coupon, visit, timezone.localdate(now, timezone=_zone(visit.dealership)))
+    refusal = redemption_refusal(coupon, visit, visit.dealership.local_date(now))
     if refusal:
         raise ApplicationError(refusal)
     coupon.status = Coupon.Status.REDEEMED
@@ -765,11 +749,9 @@ def coupons_expire(*, today: date | None = None) -> int:
     if today is not None:
         return open_coupons.filter(expires_on__lt=today).update(status=Coupon.Status.EXPIRED)
     expired = 0
-    zones = Dealership.objects.values_list("time_zone", flat=True).distinct().order_by()
-    for zone in sorted({name or "Asia/Shanghai" for name in zones}):
-        local_today = timezone.localdate(timezone=_zone_named(zone))
-        names = [zone, ""] if zone == "Asia/Shanghai" else [zone]
-        expired += open_coupons.filter(dealership__time_zone__in=names, expires_on__lt=local_today).update(
+    for zone in Dealership.objects.values_list("time_zone", flat=True).distinct().order_by():
+        local_today = Dealership(time_zone=zone).local_date()
+        expired += open_coupons.filter(dealership__time_zone=zone, expires_on__lt=local_today).update(
             status=Coupon.Status.EXPIRED
         )
     return expired

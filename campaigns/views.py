@@ -9,7 +9,6 @@ Writes go through ``services``; a service's refusal (``ApplicationError``) is sh
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -18,7 +17,6 @@ from django.db.models.functions import Coalesce
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
@@ -57,10 +55,6 @@ GROUP_ERROR_FIELDS = {"goal_rate": "goal_percent", "holdout_share": "holdout_per
 def pct(value) -> float | None:
     """A share (0 … 1) as percent, for ``floatformat``; None stays None (nothing to divide by)."""
     return None if value is None else float(value) * 100
-
-
-def dealership_today(dealership):
-    return timezone.localdate(timezone=ZoneInfo(dealership.time_zone or "Asia/Shanghai"))
 
 
 def show_service_error(form, exc: ApplicationError, renamed: dict | None = None) -> None:
@@ -301,7 +295,7 @@ class CampaignDetailView(CampaignMixin, DealershipMixin, TemplateView):
         campaign = self.get_campaign()
         user = self.request.user
         manager, lists = can(user, "campaign.manage"), can(user, "calllist.manage")
-        today = dealership_today(self.dealership)
+        today = self.dealership.local_date()
         tag_names = staff_tag_names(self.dealership)
         groups = list(selectors.target_groups(dealership=self.dealership).filter(campaign=campaign))
         for group in groups:

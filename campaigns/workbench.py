@@ -51,12 +51,8 @@ DAY_STARTS, DAY_ENDS = 9, 20
 RECENT_VISITS = 5
 
 
-def _zone(dealership) -> ZoneInfo:
-    return ZoneInfo(dealership.time_zone or "Asia/Shanghai")
-
-
 def _local(moment: datetime, dealership) -> str:
-    return timezone.localtime(moment, _zone(dealership)).strftime("%Y-%m-%d %H:%M")
+    return timezone.localtime(moment, dealership.zone).strftime("%Y-%m-%d %H:%M")
 
 
 def default_call_back(now: datetime, zone: ZoneInfo) -> datetime:
@@ -91,7 +87,7 @@ class WorkbenchMixin(DealershipMixin):
         """What the partial shows: ``invitation`` (default: the agent's next one) with its customer's summary,
         the script and offer of its variant, the outcome form; or the empty state. Today's counts too."""
         dealership = self.dealership
-        zone = _zone(dealership)
+        zone = dealership.zone
         today = timezone.localdate(now, zone)
         if invitation is None:
             invitation = selectors.next_invitation(agent=self.request.user, dealership=dealership, now=now)
@@ -253,7 +249,7 @@ class OutcomeView(WorkbenchMixin, View):
     def post(self, request, pk):
         now = self.now()
         invitation = selectors.invitation_for_agent(agent=request.user, dealership=self.dealership, pk=pk)
-        arguments, problem = parse_outcome(request.POST, _zone(self.dealership))
+        arguments, problem = parse_outcome(request.POST, self.dealership.zone)
         if problem is None and not _workable(invitation, now):
             return self.stale(invitation, now)
         attempt = None
@@ -345,7 +341,7 @@ class CouponRedeemView(DealershipMixin, TemplateView):
         return self.render_to_response(context, status=status)
 
     def coupon_context(self, coupon: Coupon) -> dict:
-        today = timezone.localdate(timezone.now(), _zone(self.dealership))
+        today = self.dealership.local_date()
         visits = recent_visits(self.dealership, coupon.customer)
         return {
             "coupon": coupon,

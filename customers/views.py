@@ -5,7 +5,6 @@ read through selectors and write through services.
 """
 
 from copy import copy
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -13,7 +12,6 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -30,15 +28,10 @@ from .models import Appointment, ConsentChannel, VisitType
 SEARCH_LIMIT = 20
 
 
-def dealership_today(dealership):
-    """Today's date where the dealership is."""
-    return timezone.localtime(timezone.now(), ZoneInfo(dealership.time_zone)).date()
-
-
 def arrivals_context(dealership) -> dict:
     """Today's expected arrivals, each with ``invitation`` (the campaign invitation behind it: the VIP "green
     channel" mark, or None) and ``open_coupons``. Three queries however long the list."""
-    today = dealership_today(dealership)
+    today = dealership.local_date()
     arrivals = list(selectors.appointments_expected(dealership=dealership, day=today))
     if arrivals:
         invitations = campaign_selectors.arrivals_invitations(
@@ -131,7 +124,7 @@ class Customer360View(DealershipMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(selectors.customer_360(dealership=self.dealership, pk=self.kwargs["pk"]))
-        context["today"] = today = dealership_today(self.dealership)
+        context["today"] = today = self.dealership.local_date()
         context.update(coupons_context(self.dealership, context["customer"], context["appointments"], today))
         return context
 
@@ -337,7 +330,7 @@ class VisitCreateView(CustomerFormMixin, ServiceFormView):
         return {**super().get_form_kwargs(), "customer": self.get_customer()}
 
     def get_initial(self):
-        initial = {"opened_on": dealership_today(self.dealership), "visit_type": VisitType.MAINTENANCE}
+        initial = {"opened_on": self.dealership.local_date(), "visit_type": VisitType.MAINTENANCE}
         vehicle = self.request.GET.get("vehicle")
         if vehicle and vehicle.isdigit():
             initial["vehicle"] = int(vehicle)

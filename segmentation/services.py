@@ -124,7 +124,7 @@ def segmentation_run(
     (``force`` computes all the same; it finds nothing to write). A failed run is recorded as failed,
     with its error, nothing of its work is kept, and the exception is raised again.
     """
-    reference = reference_date or timezone.localdate(timezone=_zone(dealership))
+    reference = reference_date or dealership.local_date()
     started = time.perf_counter()
     user = acting_user if getattr(acting_user, "pk", None) else None
     with _dealership_lock(dealership):
@@ -176,12 +176,6 @@ def segmentation_run(
             )
             raise
     return run
-
-
-def _zone(dealership):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(dealership.time_zone or "Asia/Shanghai")
 
 
 def _finish_unchanged(run: SegmentationRun, latest: SegmentationRun) -> None:

@@ -24,7 +24,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from datetime import time as clock
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -135,10 +134,9 @@ class Staging:
         # are written from a worker thread while the next chunk is read (see ``visits.py``).
         self.db = connections[DEFAULT_DB_ALIAS]
         self.postgres = self.db.vendor == "postgresql"
-        zone = ZoneInfo(dealership.time_zone or "Asia/Shanghai")
-        self.zone = zone
+        self.zone = dealership.zone
         self.now = timezone.now()
-        self.today = timezone.localdate(self.now, timezone=zone)
+        self.today = dealership.local_date(self.now)
         self.params = {
             "d": dealership.pk,
             "now": self.db.ops.adapt_datetimefield_value(self.now),

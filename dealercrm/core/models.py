@@ -1,10 +1,13 @@
 """Tenancy: dealerships, staff users and their memberships."""
 
 import zoneinfo
+from datetime import date, datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .roles import Role
@@ -37,6 +40,15 @@ class Dealership(models.Model):
 
     def __str__(self):
         return f"{self.code} · {self.name}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The store's time zone: its days ("today", a campaign's last day, a coupon's expiry) follow it."""
+        return zoneinfo.ZoneInfo(self.time_zone or settings.TIME_ZONE)
+
+    def local_date(self, when: datetime | None = None) -> date:
+        """The date at the store at ``when`` (default: now), whatever the server's time zone."""
+        return timezone.localdate(when or timezone.now(), timezone=self.zone)
 
 
 class User(AbstractUser):

@@ -6,10 +6,8 @@ start runs (``segmentation.manage``). Rule versions and runs are history: none i
 PUT, PATCH and DELETE answer 405.
 """
 
-from zoneinfo import ZoneInfo
 
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
@@ -101,7 +99,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
         responses={202: serializers.RunStartedSerializer, 400: REFUSED, 403: FORBIDDEN},
     )
     def create(self, request):
-        today = timezone.localdate(timezone=ZoneInfo(self.dealership.time_zone or "Asia/Shanghai"))
+        today = self.dealership.local_date()
         form = serializers.RunStartSerializer(data=request.data, context={"today": today})
         form.is_valid(raise_exception=True)
         options = {}

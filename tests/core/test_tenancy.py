@@ -226,3 +226,19 @@ def test_anonymous_visitor_is_sent_to_log_in(client, db):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_a_dealerships_today_is_its_own_not_the_servers(db):
+    # Given a store in Ürümqi (UTC+6) and one in Shanghai (UTC+8)
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from tests.factories import DealershipFactory
+
+    urumqi = DealershipFactory(code="UR01", time_zone="Asia/Urumqi")
+    shanghai = DealershipFactory(code="SH01", time_zone="Asia/Shanghai")
+    # When it is 01:00 on 1 January in Shanghai
+    moment = datetime(2027, 1, 1, 1, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    # Then Ürümqi is still on 31 December
+    assert urumqi.zone == ZoneInfo("Asia/Urumqi")
+    assert (urumqi.local_date(moment), shanghai.local_date(moment)) == (date(2026, 12, 31), date(2027, 1, 1))
