@@ -279,24 +279,29 @@ def agent_queue(*, agent, dealership: Dealership, now: datetime | None = None) -
     ones not called yet. Only running campaigns on a day of their period (the dealership's day); never the
     holdout, nor a customer who has since withdrawn consent, is on do-not-contact or has a wrong number."""
     now = now or timezone.now()
-    today = dealership.local_date(now)
     return (
-        Invitation.objects.filter(
-            agent=agent,
-            campaign__dealership=dealership,
-            campaign__status=Campaign.Status.RUNNING,
-            campaign__starts_on__lte=today,
-            campaign__ends_on__gte=today,
-            holdout=False,
-            status__in=Invitation.OPEN,
-            attempts__lt=F("campaign__max_attempts"),
-            # a campaign call is marketing: it stops at once with consent withdrawn or do-not-contact
-            customer__marketing_consent=True,
-            customer__do_not_contact=False,
-            customer__flag_wrong_number=False,
-        )
+        _agent_open(agent, dealership, dealership.local_date(now))
         .filter(Q(next_call_at__isnull=True) | Q(next_call_at__lte=now))
         .order_by(F("next_call_at").asc(nulls_last=True), "id")
+    )
+
+
+def _agent_open(agent, dealership: Dealership, today: date) -> QuerySet[Invitation]:
+    """The agent's open invitations that may still be called: running campaigns on a day of their period,
+    attempts left, no holdout, and a customer who may still be called (a campaign call is marketing: it stops
+    at once with consent withdrawn, do-not-contact or a wrong number)."""
+    return Invitation.objects.filter(
+        agent=agent,
+        campaign__dealership=dealership,
+        campaign__status=Campaign.Status.RUNNING,
+        campaign__starts_on__lte=today,
+        campaign__ends_on__gte=today,
+        holdout=False,
+        status__in=Invitation.OPEN,
+        attempts__lt=F("campaign__max_attempts"),
+        customer__marketing_consent=True,
+        customer__do_not_contact=False,
+        customer__flag_wrong_number=False,
     )
 
 
@@ -369,21 +374,9 @@ def coupons_open_by_customer(*, dealership: Dealership, customer_ids, today: dat
 def agent_next_due_at(*, agent, dealership: Dealership, now: datetime | None = None) -> datetime | None:
     """When the agent's next call-back or retry comes due (the empty workbench says so), or None."""
     now = now or timezone.now()
-    today = dealership.local_date(now)
     return (
-        Invitation.objects.filter(
-            agent=agent,
-            campaign__dealership=dealership,
-            campaign__status=Campaign.Status.RUNNING,
-            campaign__ends_on__gte=today,
-            holdout=False,
-            status__in=Invitation.OPEN,
-            attempts__lt=F("campaign__max_attempts"),
-            customer__marketing_consent=True,
-            customer__do_not_contact=False,
-            customer__flag_wrong_number=False,
-            next_call_at__gt=now,
-        )
+        _agent_open(agent, dealership, dealership.local_date(now))
+        .filter(next_call_at__gt=now)
         .order_by("next_call_at")
         .values_list("next_call_at", flat=True)
         .first()
