@@ -19,9 +19,9 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.forms import fields_only_helper
 from customers.models import VisitType
 from customers.selectors import vehicle_list
+from dealercrm.core.forms import fields_only_helper
 from segmentation.filters import NO_GROUP
 from segmentation.models import AgeBand, C3Group, Tag, Tier, ValueLayer
 from segmentation.tagging import AUTOMATIC_TAGS

@@ -22,12 +22,13 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from customers.forms import add_service_error
 from customers.models import ZERO, VisitType
 from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.forms import add_service_error
 from dealercrm.core.models import User
 from dealercrm.core.roles import can
 from dealercrm.core.views import DealershipMixin
+from dealercrm.core.views import ServiceFormView as BaseServiceFormView
 from segmentation.filters import NO_GROUP
 from segmentation.models import AgeBand, C3Group, Tag, Tier, ValueLayer
 from segmentation.tagging import AUTOMATIC_TAGS
@@ -57,9 +58,9 @@ def pct(value) -> float | None:
     return None if value is None else float(value) * 100
 
 
-def show_service_error(form, exc: ApplicationError, renamed: dict | None = None) -> None:
+def show_service_error(form, exc: Exception, renamed: dict | None = None) -> None:
     """The service's refusal on the form: on the fields it names when the form has them, else above it."""
-    fields = (exc.extra or {}).get("fields") or {}
+    fields = (getattr(exc, "extra", None) or {}).get("fields") or {}
     placed = False
     for name, errors in fields.items():
         target = (renamed or {}).get(name, name)
@@ -126,44 +127,25 @@ def describe_filters(filters: dict, *, tag_names: dict[str, str]) -> list[tuple[
 # --- Form pages --------------------------------------------------------------------------------------------
 
 
-class ServiceFormView(DealershipMixin, FormView):
-    """A crispy form whose ``form_valid`` only calls a service (``perform``); a refusal lands on the form."""
+class ServiceFormView(BaseServiceFormView):
+    """A campaign form page; a service's refusal lands on the fields it names (``error_fields`` renames)."""
 
     action = "campaign.manage"
     template_name = "campaigns/form_page.html"
-    form_id = ""
-    title = ""
-    submit_label = gettext_lazy("Save")
     error_fields: dict | None = None
 
     def get_campaign(self):
         return None
 
+    def page_context(self) -> dict:
+        return {"campaign": self.get_campaign()}
+
     def get_cancel_url(self):
         campaign = self.get_campaign()
         return reverse("campaigns:detail", args=[campaign.pk]) if campaign else reverse("campaigns:list")
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(
-            campaign=self.get_campaign(),
-            form_id=self.form_id,
-            title=self.title,
-            submit_label=self.submit_label,
-            cancel_url=self.get_cancel_url(),
-        )
-        return context
-
-    def form_valid(self, form):
-        try:
-            self.result = self.perform(form)
-        except ApplicationError as exc:
-            show_service_error(form, exc, self.error_fields)
-            return self.form_invalid(form)
-        return redirect(self.get_success_url())
-
-    def perform(self, form):
-        raise NotImplementedError
+    def show_error(self, form, exc: Exception) -> None:
+        show_service_error(form, exc, self.error_fields)
 
 
 class CampaignMixin:

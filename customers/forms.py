@@ -6,42 +6,19 @@ phone in region CN) but never ``save()``: customers/services.py does the writing
 
 from decimal import Decimal
 
-from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.forms import fields_only_helper
 
 from .models import ConsentChannel, Customer, ServiceVisit, Vehicle
 from .validators import normalize_plate, normalize_vin
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 ZERO = Decimal("0.00")
-
-
-def add_service_error(form: forms.Form, exc: Exception) -> None:
-    """Show a service's ValidationError or ApplicationError on ``form``: on its field when the form has one."""
-    if isinstance(exc, ApplicationError):
-        form.add_error(None, exc.message)
-        return
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            target = field if field in form.fields else None
-            for error in errors:
-                form.add_error(target, error if target else ValidationError(error.messages))
-        return
-    form.add_error(None, exc)
-
-
-def fields_only_helper() -> FormHelper:
-    """Fields only: the page template draws the <form>, its buttons and the CSRF token (shared by every app)."""
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    return helper
 
 
 class CustomerForm(forms.ModelForm):

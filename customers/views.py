@@ -7,7 +7,6 @@ read through selectors and write through services.
 from copy import copy
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -15,14 +14,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
-from django.views.generic import FormView, TemplateView
+from django.views.generic import TemplateView
 
 from campaigns import selectors as campaign_selectors
 from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.views import DealershipMixin
+from dealercrm.core.views import ServiceFormView as BaseServiceFormView
 
 from . import selectors, services
-from .forms import ConsentForm, CustomerForm, VehicleForm, VisitForm, add_service_error
+from .forms import ConsentForm, CustomerForm, VehicleForm, VisitForm
 from .models import Appointment, ConsentChannel, VisitType
 
 SEARCH_LIMIT = 20
@@ -152,46 +152,21 @@ def coupons_context(dealership, customer, appointments, today) -> dict:
 # --- Forms -------------------------------------------------------------------------------------------------
 
 
-class ServiceFormView(DealershipMixin, FormView):
-    """A crispy form whose ``form_valid`` only calls a service; its errors land on the form."""
+class ServiceFormView(BaseServiceFormView):
+    """A counter form about a customer (or a new one)."""
 
     action = "customer.edit"
     template_name = "customers/form_page.html"
-    form_id = ""
-    title = ""
-    submit_label = gettext_lazy("Save")
-    success_message = ""
 
     def get_customer(self):
         return None
 
+    def page_context(self) -> dict:
+        return {"customer": self.get_customer()}
+
     def get_cancel_url(self):
         customer = self.get_customer()
         return reverse("customers:detail", args=[customer.pk]) if customer else reverse("customers:counter")
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(
-            customer=self.get_customer(),
-            form_id=self.form_id,
-            title=self.title,
-            submit_label=self.submit_label,
-            cancel_url=self.get_cancel_url(),
-        )
-        return context
-
-    def form_valid(self, form):
-        try:
-            self.result = self.perform(form)
-        except (ValidationError, ApplicationError) as exc:
-            add_service_error(form, exc)
-            return self.form_invalid(form)
-        if self.success_message:
-            messages.success(self.request, self.success_message)
-        return redirect(self.get_success_url())
-
-    def perform(self, form):
-        raise NotImplementedError
 
     def get_success_url(self):
         return reverse("customers:detail", args=[self.get_customer().pk])

@@ -15,7 +15,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.forms import add_service_error, fields_only_helper
+from dealercrm.core.forms import add_service_error, fields_only_helper
 
 from .models import C3_CELLS, C3Group, RuleSet
 

@@ -2,12 +2,16 @@
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
+from django.views.generic import FormView
 
+from .exceptions import ApplicationError
+from .forms import add_service_error
 from .roles import can
 from .tenancy import SESSION_KEY, user_dealerships
 
@@ -36,6 +40,52 @@ class DealershipMixin(LoginRequiredMixin):
         context = super().get_context_data(**kwargs)
         context["dealership"] = self.dealership
         return context
+
+
+class ServiceFormView(DealershipMixin, FormView):
+    """A crispy form page whose ``form_valid`` only calls a service (``perform``); a refusal lands on the form.
+
+    An app's subclass names its template, its ``action``, the record the page is about (``page_context``)
+    and where Cancel and success lead.
+    """
+
+    form_id = ""
+    title = ""
+    submit_label = gettext_lazy("Save")
+    success_message = ""
+
+    def page_context(self) -> dict:
+        return {}
+
+    def get_cancel_url(self) -> str:
+        raise NotImplementedError
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            self.page_context(),
+            form_id=self.form_id,
+            title=self.title,
+            submit_label=self.submit_label,
+            cancel_url=self.get_cancel_url(),
+        )
+        return context
+
+    def show_error(self, form, exc: Exception) -> None:
+        add_service_error(form, exc)
+
+    def form_valid(self, form):
+        try:
+            self.result = self.perform(form)
+        except (ValidationError, ApplicationError) as exc:
+            self.show_error(form, exc)
+            return self.form_invalid(form)
+        if self.success_message:
+            messages.success(self.request, self.success_message)
+        return redirect(self.get_success_url())
+
+    def perform(self, form):
+        raise NotImplementedError
 
 
 class SwitchDealershipView(LoginRequiredMixin, View):

@@ -6,7 +6,6 @@ start runs (``segmentation.manage``). Rule versions and runs are history: none i
 PUT, PATCH and DELETE answer 405.
 """
 
-
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy

@@ -813,8 +813,9 @@ def test_another_customers_vehicle_cannot_be_chosen(client_for, advisor, custome
 def test_a_services_refusal_is_shown_on_the_form():
     from django.core.exceptions import ValidationError
 
-    from customers.forms import ConsentForm, add_service_error
+    from customers.forms import ConsentForm
     from dealercrm.core.exceptions import ApplicationError
+    from dealercrm.core.forms import add_service_error
 
     form = ConsentForm(data={"granted": "1", "channel": "phone"})
     assert form.is_valid()
