@@ -271,6 +271,21 @@ class Invitation(models.Model):
     def __str__(self):
         return f"{self.campaign_id}: {self.customer_id}"
 
+    @property
+    def calls_variant_b(self) -> bool:
+        """Whether the customer is called with the group's second script and offer (an A/B group's B half)."""
+        return self.variant == "B" and self.target_group.ab_test
+
+    @property
+    def script(self) -> str:
+        """The call script of the customer's group, for their variant."""
+        return self.target_group.script_b if self.calls_variant_b else self.target_group.script
+
+    def offer_templates(self):
+        """The coupon templates the customer's group offers them, for their variant (active or not)."""
+        group = self.target_group
+        return group.offers_b.all() if self.calls_variant_b else group.offers.all()
+
 
 class CallAttempt(models.Model):
     class Outcome(models.TextChoices):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from customers.models import ZERO, ServiceVisit
 from dealercrm.core.models import Dealership
 
-from . import stats
+from . import callcard, stats
 from .models import CallAttempt, Campaign, ComplianceTerm, Coupon, CouponTemplate, Invitation, TargetGroup
 from .targeting import eligible_customers, matching
 
@@ -52,8 +52,10 @@ def coupons_open(*, dealership: Dealership, customer, today: date | None = None)
     """The customer's coupons that can still be used (open and not past their last day), soonest first."""
     today = today or dealership.local_date()
     return list(
-        coupons(dealership=dealership)
-        .filter(customer=customer, status=Coupon.Status.ISSUED, expires_on__gte=today)
+        Coupon.objects.filter(
+            dealership=dealership, customer=customer, status=Coupon.Status.ISSUED, expires_on__gte=today
+        )
+        .select_related("template", "campaign")
         .order_by("expires_on", "id")
     )
 
@@ -306,16 +308,10 @@ def _agent_open(agent, dealership: Dealership, today: date) -> QuerySet[Invitati
 
 
 def next_invitation(*, agent, dealership: Dealership, now: datetime | None = None) -> Invitation | None:
-    """The head of ``agent_queue`` with what the workbench shows of it. The head's id is found first, on the
-    narrow queue alone (its index), and only that row is then read with its joins."""
-    pk = agent_queue(agent=agent, dealership=dealership, now=now).values_list("pk", flat=True).first()
-    if pk is None:
-        return None
-    return (
-        Invitation.objects.select_related("campaign", "target_group", "customer", "vehicle")
-        .prefetch_related("target_group__offers", "target_group__offers_b")
-        .get(pk=pk)
-    )
+    """The head of ``agent_queue`` with its campaign, target group, customer and vehicle (read as the
+    workbench's call card, in one statement: ``campaigns.callcard``)."""
+    card = callcard.next_call_card(agent=agent, dealership=dealership, now=now)
+    return card.invitation if card else None
 
 
 #: the queue is counted up to here ("100+"): an exact count would read every waiting invitation on every call
@@ -340,9 +336,14 @@ def today_counts(*, agent, dealership: Dealership, now: datetime | None = None) 
     return counts
 
 
-def invitation_for_agent(*, agent, dealership: Dealership, pk: int) -> Invitation:
-    """One of the agent's own invitations (another agent's is not found)."""
-    return get_object_or_404(invitations(dealership=dealership).filter(agent=agent), pk=pk)
+def invitation_for_agent(*, agent, dealership: Dealership, pk: int, for_update: bool = False) -> Invitation:
+    """One of the agent's own invitations (another agent's is not found), with its campaign and customer:
+    what recording a call reads (``for_update``: under its row lock, for ``services.call_record(locked=True)``
+    in the same transaction)."""
+    mine = Invitation.objects.filter(agent=agent, campaign__dealership=dealership)
+    if for_update:
+        mine = mine.select_for_update(of=("self",))
+    return get_object_or_404(mine.select_related("campaign__dealership", "customer"), pk=pk)
 
 
 def arrivals_invitations(*, dealership: Dealership, appointment_ids) -> dict[int, Invitation]:

@@ -326,18 +326,12 @@ class InvitationDetailSerializer(InvitationSerializer):
         fields = [*InvitationSerializer.Meta.fields, "script", "offers", "calls"]
         read_only_fields = fields
 
-    def _variant_b(self, invitation) -> bool:
-        return invitation.variant == "B" and invitation.target_group.ab_test
-
     def get_script(self, invitation) -> str:
-        group = invitation.target_group
-        return group.script_b if self._variant_b(invitation) else group.script
+        return invitation.script
 
     @extend_schema_field(TemplateRefSerializer(many=True))
     def get_offers(self, invitation):
-        group = invitation.target_group
-        templates = group.offers_b.all() if self._variant_b(invitation) else group.offers.all()
-        return TemplateRefSerializer([t for t in templates if t.active], many=True).data
+        return TemplateRefSerializer([t for t in invitation.offer_templates() if t.active], many=True).data
 
 
 class OutcomeSerializer(ScopedSerializerMixin, serializers.Serializer):

@@ -1,0 +1,160 @@
+"""The workbench's call card (``campaigns.callcard``): one statement that must give the answers of the ORM.
+
+Its queue is written again in SQL, so every rule of ``selectors.agent_queue`` is checked here against it,
+invitation by invitation: who is due, in which order, and who never is. Its instances are built from a raw
+row, so they are checked against the ORM's own: the same field values, with the same Python types.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from campaigns import callcard, selectors
+from campaigns.models import Campaign, Invitation
+from customers.models import Customer, ServiceVisit
+from dealercrm.core.models import Dealership
+from segmentation.models import CustomerSegment
+from tests.campaigns.conftest import NOW, generate
+from tests.factories import ServiceVisitFactory
+
+
+def orm_queue(agent, dealership, now):
+    return list(selectors.agent_queue(agent=agent, dealership=dealership, now=now).values_list("pk", flat=True))
+
+
+def card_queue(agent, dealership, now):
+    """The heads the call card gives, one after the other (each is put off to after ``now`` once read)."""
+    heads = []
+    while (card := callcard.next_call_card(agent=agent, dealership=dealership, now=now)) is not None:
+        heads.append(card.invitation.pk)
+        Invitation.objects.filter(pk=card.invitation.pk).update(next_call_at=now + timedelta(days=365))
+    return heads
+
+
+@pytest.fixture
+def listed(campaign, person, make_group, agent):
+    """Twelve invitations of ``agent``, each left in one state the queue must include or leave out."""
+    for _ in range(12):
+        person()
+    make_group({})
+    generate(campaign, [agent])
+    invitations = list(Invitation.objects.filter(campaign=campaign).select_related("customer").order_by("id"))
+    assert len(invitations) == 12
+    return invitations
+
+
+def test_the_card_gives_the_queue_of_agent_queue_in_its_order(listed, agent, second_agent, dealership, campaign):
+    (
+        fresh,
+        fresh_too,
+        call_back_due,
+        retry_due,
+        call_back_later,
+        holdout,
+        accepted,
+        used_up,
+        no_consent,
+        do_not_contact,
+        wrong_number,
+        another_agents,
+    ) = listed
+    Invitation.objects.filter(pk=call_back_due.pk).update(status="call_back", next_call_at=NOW - timedelta(hours=1))
+    Invitation.objects.filter(pk=retry_due.pk).update(attempts=1, next_call_at=NOW - timedelta(minutes=30))
+    Invitation.objects.filter(pk=call_back_later.pk).update(status="call_back", next_call_at=NOW + timedelta(hours=1))
+    Invitation.objects.filter(pk=holdout.pk).update(holdout=True)
+    Invitation.objects.filter(pk=accepted.pk).update(status="accepted")
+    Invitation.objects.filter(pk=used_up.pk).update(attempts=campaign.max_attempts)
+    Customer.objects.filter(pk=no_consent.customer_id).update(marketing_consent=False)
+    Customer.objects.filter(pk=do_not_contact.customer_id).update(do_not_contact=True)
+    Customer.objects.filter(pk=wrong_number.customer_id).update(flag_wrong_number=True)
+    Invitation.objects.filter(pk=another_agents.pk).update(agent=second_agent)
+
+    expected = [call_back_due.pk, retry_due.pk, fresh.pk, fresh_too.pk]
+    assert orm_queue(agent, dealership, NOW) == expected
+    assert card_queue(agent, dealership, NOW) == expected
+    assert card_queue(second_agent, dealership, NOW) == [another_agents.pk]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": Campaign.Status.FINISHED},
+        {"starts_on": NOW.date() + timedelta(days=1)},
+        {"ends_on": NOW.date() - timedelta(days=1)},
+    ],
+    ids=["finished", "not started", "over"],
+)
+def test_a_campaign_not_running_today_gives_no_card(listed, agent, dealership, campaign, change):
+    Campaign.objects.filter(pk=campaign.pk).update(**change)
+
+    assert orm_queue(agent, dealership, NOW) == []
+    assert callcard.next_call_card(agent=agent, dealership=dealership, now=NOW) is None
+
+
+def test_another_dealerships_card_is_never_given(listed, agent, dealership):
+    other = Dealership.objects.create(code="OTHER", name="别家", plate_prefix="粤A")
+    first = listed[0]
+
+    assert callcard.next_call_card(agent=agent, dealership=other, now=NOW) is None
+    assert callcard.call_card(dealership=other, pk=first.pk) is None
+    assert callcard.call_card(dealership=dealership, pk=first.pk).invitation.pk == first.pk
+
+
+def test_the_card_holds_what_the_orm_reads_with_the_same_types(listed, agent, dealership, run):
+    first = listed[0]
+    vehicle = first.customer.vehicles.get()
+    older = ServiceVisitFactory(vehicle=vehicle, opened_on=date(2026, 3, 1), closed_on=date(2026, 3, 1))
+    newer = ServiceVisitFactory(vehicle=vehicle, opened_on=date(2026, 9, 1), closed_on=date(2026, 9, 2))
+    ServiceVisitFactory(vehicle=vehicle, opened_on=date(2026, 9, 1), closed_on=date(2026, 9, 1))  # same day, later
+    current = CustomerSegment.objects.get(customer=first.customer)
+    CustomerSegment.objects.filter(pk=current.pk).update(lifetime_value=Decimal("6543.21"))
+
+    card = callcard.next_call_card(agent=agent, dealership=dealership, now=NOW)
+
+    orm = Invitation.objects.select_related("campaign", "target_group", "customer", "vehicle").get(pk=first.pk)
+    assert card.invitation.pk == first.pk
+    for mine, theirs in [
+        (card.invitation, orm),
+        (card.invitation.campaign, orm.campaign),
+        (card.invitation.target_group, orm.target_group),
+        (card.invitation.customer, orm.customer),
+        (card.invitation.vehicle, orm.vehicle),
+        (card.segment, CustomerSegment.objects.get(pk=current.pk)),
+    ]:
+        for field in type(theirs)._meta.concrete_fields:
+            value, expected = getattr(mine, field.attname), getattr(theirs, field.attname)
+            assert (value, type(value)) == (expected, type(expected)), field.name
+        assert not mine._state.adding
+    assert isinstance(card.invitation.target_group.filters, dict)
+    assert card.invitation.customer.phone.as_national  # a phone number, not a string
+    latest = ServiceVisit.objects.filter(customer=first.customer).order_by("-opened_on", "-id").first()
+    assert latest.pk not in (older.pk, newer.pk)
+    assert card.last_visit.pk == latest.pk and card.last_visit.vehicle.plate == vehicle.plate
+
+
+def test_a_customer_without_a_segment_a_visit_or_a_vehicle_has_an_empty_card(listed, agent, dealership):
+    first = listed[0]
+    CustomerSegment.objects.filter(customer=first.customer).delete()
+    Invitation.objects.filter(pk=first.pk).update(vehicle=None)
+
+    card = callcard.next_call_card(agent=agent, dealership=dealership, now=NOW)
+
+    assert card.invitation.pk == first.pk
+    assert (card.segment, card.last_visit, card.invitation.vehicle) == (None, None, None)
+
+
+def test_only_the_current_segment_is_on_the_card(listed, agent, dealership, run):
+    first = listed[0]
+    current = CustomerSegment.objects.get(customer=first.customer)
+    later_run = type(run).objects.create(
+        dealership=dealership, rule_set=run.rule_set, reference_date=run.reference_date + timedelta(days=1)
+    )
+    CustomerSegment.objects.filter(pk=current.pk).update(valid_to=later_run)
+    newest = CustomerSegment.objects.get(pk=current.pk)
+    newest.pk, newest.valid_from, newest.valid_to, newest.c3_group = None, later_run, None, "low_cost"
+    newest.save()
+
+    card = callcard.next_call_card(agent=agent, dealership=dealership, now=NOW)
+
+    assert card.segment.pk == newest.pk and card.segment.c3_group == "low_cost"
