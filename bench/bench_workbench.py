@@ -22,7 +22,10 @@ the partial's ``data-invitation-id`` (else from the form's action ``/calls/<id>/
 ``HX-Request: true``, the CSRF
 token and the form fields ``outcome`` (no answer, busy, wrong number, declined, call back, accepted: drawn
 at random), ``appointment_date``, ``call_back_at``, ``time_slot`` and ``note``. Each round trip is timed from
-the first byte sent to the last byte received; the first ``--warmup`` seconds are not counted.
+the first byte sent to the last byte received; the first ``--warmup`` seconds are not counted. Besides
+the round trips, each agent asks for today's counts as the page does (``GET /calls/counts/`` after recorded
+calls, at most every ``COUNTS_EVERY_S``, and every ``COUNTS_POLL_S``): that load is on the server too, but
+those requests are reported on their own line, not in the round trip.
 
 It prints the achieved rate, the latency percentiles of the round trip and of each request (as the client
 saw them, and as gunicorn's access log timed them), the errors, and checks that every call recorded by a
@@ -59,6 +62,10 @@ import _campaigns as common
 
 TARGET_P95_MS = 100
 #: how often each outcome is recorded (a call centre's usual mix)
+#: the page asks for today's counts after recorded calls at most this often (static/js/workbench.js) …
+COUNTS_EVERY_S = 3
+#: … and every minute (templates/campaigns/workbench/page.html)
+COUNTS_POLL_S = 60
 OUTCOMES = {
     "no_answer": 35,
     "busy": 10,
@@ -169,6 +176,7 @@ def agent_loop(index: int, client: Client, options, zone: ZoneInfo, start: float
     end = start + options.warmup + options.seconds
     scheduled = start + index * interval / options.agents
     pk = None  # flow "post": the customer the previous answer showed
+    changed, counts_at, polled_at = False, start, start  # the page loaded with today's counts
     while scheduled < end:
         delay = scheduled - time.perf_counter()
         if delay > 0:
@@ -201,6 +209,20 @@ def agent_loop(index: int, client: Client, options, zone: ZoneInfo, start: float
         except (OSError, http.client.HTTPException) as exc:
             row["error"] = type(exc).__name__
         row["ms"] = (time.perf_counter() - began) * 1000
+        # what the page does besides (static/js/workbench.js): today's counts after recorded calls, at most
+        # every COUNTS_EVERY_S, and every COUNTS_POLL_S; not part of the round trip, but part of the load
+        changed = changed or row["posted"]
+        since = time.perf_counter()
+        if (changed and since - counts_at >= COUNTS_EVERY_S) or since - polled_at >= COUNTS_POLL_S:
+            counts_at = polled_at = since
+            changed = False
+            try:
+                status, _page = client.htmx("GET", "/calls/counts/")
+                row["counts_ms"] = (time.perf_counter() - since) * 1000
+                if status != 200:
+                    row["error"] = row["error"] or f"GET counts {status}"
+            except (OSError, http.client.HTTPException) as exc:
+                row["error"] = row["error"] or type(exc).__name__
         with lock:
             results.append(row)
         scheduled += interval
@@ -208,7 +230,7 @@ def agent_loop(index: int, client: Client, options, zone: ZoneInfo, start: float
 
 def server_times(log: Path, since: datetime) -> dict[str, list[float]]:
     """Milliseconds gunicorn spent on each workbench request logged from ``since`` on, by endpoint."""
-    times: dict[str, list[float]] = {"GET /calls/next/": [], "POST /calls/<id>/outcome/": []}
+    times: dict[str, list[float]] = {"GET /calls/next/": [], "POST /calls/<id>/outcome/": [], "GET /calls/counts/": []}
     for line in log.read_text(errors="replace").splitlines():
         match = re.match(r"\[([^\]]+)\] (\S+) (\S+) (\d+) (\d+)", line)
         if not match:
@@ -216,8 +238,8 @@ def server_times(log: Path, since: datetime) -> dict[str, list[float]]:
         stamp, method, path, _status, micros = match.groups()
         if datetime.strptime(stamp, "%d/%b/%Y:%H:%M:%S %z") < since:
             continue
-        if method == "GET" and path == "/calls/next/":
-            times["GET /calls/next/"].append(int(micros) / 1000)
+        if method == "GET" and path in ("/calls/next/", "/calls/counts/"):
+            times[f"GET {path}"].append(int(micros) / 1000)
         elif method == "POST" and re.fullmatch(r"/calls/\d+/outcome/", path):
             times["POST /calls/<id>/outcome/"].append(int(micros) / 1000)
     return times
@@ -290,6 +312,7 @@ def report(options, results: list, server: dict, recorded: int, generated: dict,
     trips = [r["ms"] for r in ok]
     gets = [r["get_ms"] for r in ok if r["get_ms"]]
     posts = [r["post_ms"] for r in ok]
+    counts = [r["counts_ms"] for r in counted if "counts_ms" in r]
     print(
         f"flow {options.flow}: {options.agents} agents × {options.rate:g} round trips/s for {options.seconds} s "
         f"(after {options.warmup} s of warm-up), gunicorn {options.workers} sync workers, production settings; "
@@ -314,6 +337,7 @@ def report(options, results: list, server: dict, recorded: int, generated: dict,
     line("round trip (POST)" if options.flow == "post" else "round trip (GET + POST)", trips)
     line("GET /calls/next/", gets)
     line("POST /calls/<id>/outcome/", posts)
+    line("GET /calls/counts/ (besides)", counts)
     print("as gunicorn timed them (access log):")
     for name, values in server.items():
         line(name, values)

@@ -447,19 +447,25 @@ def call_record(
     time_slot: str = "",
     note: str = "",
     now: datetime | None = None,
+    locked: bool = False,
 ) -> CallAttempt:
     """Record one call of ``agent`` to the customer of ``invitation`` and move the invitation on.
+
+    The invitation is read again under its row lock, so that two calls recorded at the same moment (two tabs,
+    a retry) are recorded one after the other, the second seeing the first; ``locked``: the caller has just
+    read it so (``selectors.invitation_for_agent(for_update=True)`` in the transaction this call joins).
 
     No answer or busy: tried again later, until the campaign's attempt cap; wrong number: the customer's
     data-quality flag is set; call back: due at ``call_back_at``; accepted: an appointment on
     ``appointment_date`` (in the campaign's period) and the group's offer as coupons.
     """
     now = now or timezone.now()
-    invitation = (
-        Invitation.objects.select_for_update(of=("self",))
-        .select_related("campaign__dealership", "customer", "target_group")
-        .get(pk=invitation.pk)
-    )
+    if not locked:
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("campaign__dealership", "customer")
+            .get(pk=invitation.pk)
+        )
     campaign = invitation.campaign
     today = campaign.dealership.local_date(now)
     if outcome not in CallAttempt.Outcome.values:
@@ -524,10 +530,9 @@ def call_record(
             note=f"{campaign.code} {campaign.name}"[:200],
             acting_user=agent,
         )
-        group = invitation.target_group
-        templates = group.offers_b.all() if invitation.variant == "B" and group.ab_test else group.offers.all()
         held = Coupon.objects.filter(campaign=campaign, customer_id=invitation.customer_id).values("template_id")
-        usable = templates.filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today), active=True)
+        current = Q(valid_until__isnull=True) | Q(valid_until__gte=today)
+        usable = invitation.offer_templates().filter(current, active=True)
         for template in usable.exclude(pk__in=held):  # an offer past its validity is skipped; no second coupon
             coupon_issue(
                 template=template, customer=invitation.customer, campaign=campaign, invitation=invitation, now=now

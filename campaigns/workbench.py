@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -31,14 +32,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
+from django_htmx.http import trigger_client_event
 
 from customers import selectors as customer_selectors
 from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.views import DealershipMixin
-from segmentation import selectors as segment_selectors
 from segmentation.talking_points import TALKING_POINTS
 
-from . import selectors, services
+from . import callcard, selectors, services
 from .models import CallAttempt, Coupon, Invitation
 
 Outcome = CallAttempt.Outcome
@@ -47,6 +48,8 @@ Outcome = CallAttempt.Outcome
 TIME_SLOTS = [f"{h:02d}:{m:02d}" for h in range(8, 18) for m in (0, 30)][1:]  # 08:30 … 17:30
 #: calls are made between these hours (local time): a default call-back time falls inside them
 DAY_STARTS, DAY_ENDS = 9, 20
+#: the event a recorded call sends to the page (``HX-Trigger``): today's counts are refreshed on it
+CALLS_CHANGED = "calls-changed"
 #: how many of the customer's visits the redeem form offers, newest first
 RECENT_VISITS = 5
 
@@ -84,45 +87,41 @@ class WorkbenchMixin(DealershipMixin):
         return selectors.today_counts(agent=self.request.user, dealership=self.dealership, now=now)
 
     def current_context(self, *, now, invitation=None, feedback=None, error=None, values=None) -> dict:
-        """What the partial shows: ``invitation`` (default: the agent's next one) with its customer's summary,
-        the script and offer of its variant, the outcome form; or the empty state. Today's counts too."""
+        """What the partial shows: the call card of ``invitation`` (default: the agent's next customer) with
+        the customer's summary, the script and offer of its variant and the outcome form; or the empty state."""
         dealership = self.dealership
         zone = dealership.zone
         today = timezone.localdate(now, zone)
+        agent = self.request.user
         if invitation is None:
-            invitation = selectors.next_invitation(agent=self.request.user, dealership=dealership, now=now)
+            card = callcard.next_call_card(agent=agent, dealership=dealership, now=now)
+        else:
+            card = callcard.call_card(dealership=dealership, pk=invitation.pk)
         context = {
-            "invitation": invitation,
+            "invitation": card and card.invitation,
             "feedback": feedback,
             "error": error,
             "today": today,
-            "counts": self.counts(now),
             "zone": dealership.time_zone or "Asia/Shanghai",
         }
-        if invitation is None:
-            context["next_due_at"] = selectors.agent_next_due_at(
-                agent=self.request.user, dealership=dealership, now=now
-            )
+        if card is None:
+            context["next_due_at"] = selectors.agent_next_due_at(agent=agent, dealership=dealership, now=now)
             return context
-        customer, group, campaign = invitation.customer, invitation.target_group, invitation.campaign
-        variant_b = invitation.variant == "B" and group.ab_test
-        segment = segment_selectors.customer_segment_current(dealership=dealership, customer_id=customer.pk)
+        invitation, segment = card.invitation, card.segment
+        customer, campaign = invitation.customer, invitation.campaign
         values = values or {}
         context.update(
             customer=customer,
-            group=group,
+            group=invitation.target_group,
             campaign=campaign,
             vehicle=invitation.vehicle,
-            phone_visible=invitation.agent_id == self.request.user.pk,
+            phone_visible=invitation.agent_id == agent.pk,
             segment=segment,
             talking_point=TALKING_POINTS.get(segment.c3_group) if segment else None,
-            last_visit=customer_selectors.visit_list(dealership=dealership)
-            .filter(customer=customer)
-            .order_by("-opened_on", "-id")
-            .first(),
+            last_visit=card.last_visit,
             coupons=selectors.coupons_open(dealership=dealership, customer=customer, today=today),
-            script=group.script_b if variant_b else group.script,
-            offers=[t for t in (group.offers_b if variant_b else group.offers).all() if t.active],
+            script=invitation.script,
+            offers=[t for t in invitation.offer_templates() if t.active],
             attempt_number=invitation.attempts + 1,
             earlier_calls=list(invitation.attempts_made.order_by("-called_at", "-id")[:3])
             if invitation.last_called_at
@@ -141,8 +140,11 @@ class WorkbenchMixin(DealershipMixin):
         )
         return context
 
-    def render_current(self, context, status=200):
-        return TemplateResponse(self.request, "campaigns/workbench/_current.html", context, status=status)
+    def render_current(self, context, status=200, *, calls_changed=False):
+        response = TemplateResponse(self.request, "campaigns/workbench/_current.html", context, status=status)
+        if calls_changed:  # the page refreshes today's counts (static/js/workbench.js)
+            trigger_client_event(response, CALLS_CHANGED)
+        return response
 
 
 class WorkbenchView(WorkbenchMixin, TemplateView):
@@ -161,6 +163,14 @@ class NextCustomerView(WorkbenchMixin, View):
 
     def get(self, request):
         return self.render_current(self.current_context(now=self.now()))
+
+
+class CountsView(WorkbenchMixin, View):
+    """The partial: today's counts (the page asks for them after calls are recorded, and every minute)."""
+
+    def get(self, request):
+        context = {"counts": self.counts(self.now())}
+        return TemplateResponse(request, "campaigns/workbench/_counts.html", context)
 
 
 def parse_outcome(data, zone: ZoneInfo) -> tuple[dict, str | None]:
@@ -248,16 +258,22 @@ class OutcomeView(WorkbenchMixin, View):
 
     def post(self, request, pk):
         now = self.now()
-        invitation = selectors.invitation_for_agent(agent=request.user, dealership=self.dealership, pk=pk)
         arguments, problem = parse_outcome(request.POST, self.dealership.zone)
-        if problem is None and not _workable(invitation, now):
-            return self.stale(invitation, now)
         attempt = None
-        if problem is None:
-            try:
-                attempt = services.call_record(invitation=invitation, agent=request.user, now=now, **arguments)
-            except ApplicationError as exc:
-                problem = exc.message
+        with transaction.atomic():  # the invitation is read under its row lock and recorded in one go
+            invitation = selectors.invitation_for_agent(
+                agent=request.user, dealership=self.dealership, pk=pk, for_update=problem is None
+            )
+            workable = _workable(invitation, now)
+            if problem is None and workable:
+                try:
+                    attempt = services.call_record(
+                        invitation=invitation, agent=request.user, now=now, locked=True, **arguments
+                    )
+                except ApplicationError as exc:
+                    problem = exc.message
+        if problem is None and not workable:
+            return self.stale(invitation, now)
         if problem is not None:
             if not request.htmx:
                 messages.error(request, problem)
@@ -271,7 +287,7 @@ class OutcomeView(WorkbenchMixin, View):
         if not request.htmx:
             messages.success(request, feedback["text"])
             return redirect("calls:workbench")
-        return self.render_current(self.current_context(now=now, feedback=feedback))
+        return self.render_current(self.current_context(now=now, feedback=feedback), calls_changed=True)
 
     def stale(self, invitation, now):
         if not invitation.customer.can_be_marketed:
@@ -292,7 +308,8 @@ class OutcomeView(WorkbenchMixin, View):
         if not self.request.htmx:
             messages.warning(self.request, text)
             return redirect("calls:workbench")
-        return self.render_current(self.current_context(now=now, feedback={"level": "warning", "text": text}), 409)
+        context = self.current_context(now=now, feedback={"level": "warning", "text": text})
+        return self.render_current(context, 409, calls_changed=True)
 
 
 # --- The coupon desk -------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The call-centre agent's workbench and the counter's coupon desk (under /calls/).
 
-``calls:next`` and ``calls:outcome`` are a contract (a benchmark calls them): see ``campaigns.workbench``.
+``calls:next``, ``calls:outcome`` and ``calls:counts`` are a contract (a benchmark calls them): see
+``campaigns.workbench``.
 """
 
 from django.urls import path
@@ -12,6 +13,7 @@ app_name = "calls"
 urlpatterns = [
     path("", workbench.WorkbenchView.as_view(), name="workbench"),
     path("next/", workbench.NextCustomerView.as_view(), name="next"),
+    path("counts/", workbench.CountsView.as_view(), name="counts"),
     path("<int:pk>/outcome/", workbench.OutcomeView.as_view(), name="outcome"),
     path("coupons/redeem/", workbench.CouponRedeemView.as_view(), name="coupon-redeem"),
     path("coupons/<int:pk>/void/", workbench.CouponVoidView.as_view(), name="coupon-void"),

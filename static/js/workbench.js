@@ -10,6 +10,22 @@
   const current = document.getElementById("workbench-current");
   if (!root || !current) return;
 
+  // Today's counts follow the calls: each recorded call (the answer's HX-Trigger "calls-changed") asks for
+  // them again, at most once every COUNTS_EVERY_MS; calls recorded meanwhile are in the refresh that follows.
+  const counts = document.getElementById("workbench-counts-box");
+  const COUNTS_EVERY_MS = 3000;
+  let countsAskedAt = 0;
+  let countsTimer = null;
+  document.body.addEventListener("calls-changed", () => {
+    if (!counts || countsTimer) return;
+    const wait = Math.max(0, countsAskedAt + COUNTS_EVERY_MS - Date.now());
+    countsTimer = setTimeout(() => {
+      countsTimer = null;
+      countsAskedAt = Date.now();
+      htmx.trigger(counts, "calls-refresh");
+    }, wait);
+  });
+
   let busy = false;
   const form = () => current.querySelector("#outcome-form");
 
