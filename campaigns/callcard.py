@@ -3,15 +3,18 @@
 
 The workbench answers every recorded call with the next customer, so this read is the hot path of a call
 centre (the issue's benchmark: ten agents, 50 round trips a second, on two cores). Read the ORM's way, it is
-five queries: the queue's head, the invitation with its campaign, target group, customer and vehicle, the
-customer's current segment, and the last visit with its vehicle. Most of their cost was Python building and
-compiling SQL and PostgreSQL planning it, not the reading itself. Here it is one ``SELECT``:
+seven queries: the queue's head, the invitation with its campaign, target group, customer and vehicle, the
+customer's current segment, the last visit with its vehicle, the customer's open coupons and the offer of
+their variant. Most of their cost was Python building and compiling SQL and PostgreSQL planning it, not the
+reading itself. Here it is one ``SELECT`` for the card and, when there is a card, one each for the coupons
+and the offer:
 
 * its columns come from the models' own concrete fields, and the instances are built from the row as the
   ORM builds them (``Model.from_db``), so templates, serializers and services get ordinary model instances
   with their related objects cached;
-* the queue's rules are written again in SQL: the same as ``selectors.agent_queue``'s.
-  ``tests/campaigns/test_call_card.py`` holds the two to the same answers case by case;
+* the queue's rules are written again in SQL: the same as ``selectors.agent_queue``'s, as the coupons are
+  ``selectors.coupons_open`` and the offer ``Invitation.offer_templates`` (active ones).
+  ``tests/campaigns/test_call_card.py`` holds each to the ORM's answers case by case;
 * the statement's joins are written in the order they run: each is from one row to the row it points at. On
   PostgreSQL the planner is told to keep that order (``join_collapse_limit`` for this statement's
   transaction only), which saves it a search over nine relations that costs more than the query runs.
@@ -19,6 +22,7 @@ compiling SQL and PostgreSQL planning it, not the reading itself. Here it is one
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,11 +35,11 @@ from customers.models import Customer, ServiceVisit, Vehicle
 from dealercrm.core.models import Dealership
 from segmentation.models import CustomerSegment
 
-from .models import Campaign, Invitation, TargetGroup
+from .models import Campaign, Coupon, CouponTemplate, Invitation, TargetGroup
 
-#: (model, alias) in the order of the statement's columns: the invitation, what it points at, the customer's
+#: (model, alias) in the order of the card's columns: the invitation, what it points at, the customer's
 #: current segment, the last visit and the vehicle of that visit
-PARTS: tuple[tuple[type[Model], str], ...] = (
+CARD = (
     (Invitation, "i"),
     (Campaign, "c"),
     (TargetGroup, "g"),
@@ -45,6 +49,8 @@ PARTS: tuple[tuple[type[Model], str], ...] = (
     (ServiceVisit, "lv"),
     (Vehicle, "lvv"),
 )
+COUPONS = ((Coupon, "k"), (CouponTemplate, "t"))
+OFFERS = ((CouponTemplate, "t"),)
 
 #: the head of the agent's queue (``selectors.agent_queue``): open invitations of running campaigns on a day
 #: of their period, attempts left, never the holdout, a customer who may still be called, due now; due
@@ -63,14 +69,16 @@ QUEUE_HEAD = """
 """
 
 
-@functools.cache
-def _statement(vendor: str, where: str) -> str:
+def _columns(parts) -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(
-        f"{alias}.{quote(field.column)}" for model, alias in PARTS for field in model._meta.concrete_fields
-    )
+    fields = ((alias, field) for model, alias in parts for field in model._meta.concrete_fields)
+    return ", ".join(f"{alias}.{quote(field.column)}" for alias, field in fields)
+
+
+@functools.cache
+def _card_statement(vendor: str, where: str) -> str:
     return f"""
-        SELECT {columns}
+        SELECT {_columns(CARD)}
         FROM campaigns_invitation i
         JOIN campaigns_campaign c ON c.id = i.campaign_id
         JOIN campaigns_targetgroup g ON g.id = i.target_group_id
@@ -91,11 +99,38 @@ def _statement(vendor: str, where: str) -> str:
 
 
 @functools.cache
-def _readers(vendor: str) -> list[tuple[type[Model], list[str], list[tuple]]]:
+def _coupons_statement(vendor: str) -> str:
+    """The customer's coupons that can still be used, soonest first (``selectors.coupons_open``)."""
+    return f"""
+        SELECT {_columns(COUPONS)}
+        FROM campaigns_coupon k JOIN campaigns_coupontemplate t ON t.id = k.template_id
+        WHERE k.dealership_id = %(dealership)s AND k.customer_id = %(customer)s AND k.status = %(issued)s
+          AND k.expires_on >= %(today)s
+        ORDER BY k.expires_on, k.id
+    """
+
+
+@functools.cache
+def _offers_statement(vendor: str, variant_b: bool) -> str:
+    """The active templates the group offers to the variant, in the templates' order (name, id)."""
+    field = TargetGroup._meta.get_field("offers_b" if variant_b else "offers")
+    through = field.remote_field.through._meta
+    group_column = through.get_field(field.m2m_field_name()).column
+    template_column = through.get_field(field.m2m_reverse_field_name()).column
+    return f"""
+        SELECT {_columns(OFFERS)}
+        FROM {through.db_table} o JOIN campaigns_coupontemplate t ON t.id = o.{template_column}
+        WHERE o.{group_column} = %(group)s AND t.active
+        ORDER BY t.name, t.id
+    """
+
+
+@functools.cache
+def _readers(vendor: str, parts) -> list[tuple[type[Model], list[str], list[tuple]]]:
     """Per part: the model, its fields' attribute names and, per field, the converters the ORM would apply to
     the database's value (the backend's, then the field's: dates on SQLite, JSON, phone numbers, …)."""
     readers = []
-    for model, _alias in PARTS:
+    for model, _alias in parts:
         fields = model._meta.concrete_fields
         converters = []
         for field in fields:
@@ -105,20 +140,10 @@ def _readers(vendor: str) -> list[tuple[type[Model], list[str], list[tuple]]]:
     return readers
 
 
-@dataclass
-class CallCard:
-    """An invitation (its campaign, target group, customer and vehicle cached on it), the customer's current
-    segment and their last visit (its vehicle cached), each None when there is none."""
-
-    invitation: Invitation
-    segment: CustomerSegment | None
-    last_visit: ServiceVisit | None
-
-
-def _instances(row) -> list[Model | None]:
-    """One instance per part of ``PARTS`` from the row (None for a LEFT JOIN that found nothing)."""
+def _instances(parts, row) -> list[Model | None]:
+    """One instance per part from the row (None for a LEFT JOIN that found nothing)."""
     found, position = [], 0
-    for model, names, converters in _readers(connection.vendor):
+    for model, names, converters in _readers(connection.vendor, parts):
         values = list(row[position : position + len(names)])
         position += len(names)
         if values[0] is None:
@@ -131,46 +156,78 @@ def _instances(row) -> list[Model | None]:
     return found
 
 
+@dataclass
+class CallCard:
+    """An invitation (its campaign, target group, customer and vehicle cached on it), the customer's current
+    segment and last visit (its vehicle cached; each None when there is none), the customer's open coupons
+    (their templates cached) and the active coupon templates offered to the customer's variant."""
+
+    invitation: Invitation
+    segment: CustomerSegment | None
+    last_visit: ServiceVisit | None
+    coupons: list[Coupon]
+    offers: list[CouponTemplate]
+
+
 def _read(where: str, params: dict) -> CallCard | None:
-    statement = _statement(connection.vendor, where)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            nested = connection.in_atomic_block
-            with transaction.atomic(savepoint=False):
-                cursor.execute("SET LOCAL join_collapse_limit = 1")
-                cursor.execute(statement, params)
-                row = cursor.fetchone()
-                if nested:  # the enclosing transaction goes on: give it back the usual planning
-                    cursor.execute("SET LOCAL join_collapse_limit TO DEFAULT")
-        else:
-            cursor.execute(statement, params)
-            row = cursor.fetchone()
-    if row is None:
-        return None
-    invitation, campaign, group, customer, vehicle, segment, last_visit, visit_vehicle = _instances(row)
-    invitation.campaign, invitation.target_group, invitation.customer = campaign, group, customer
-    invitation.vehicle = vehicle
-    if last_visit is not None:
-        last_visit.vehicle = visit_vehicle
-    return CallCard(invitation=invitation, segment=segment, last_visit=last_visit)
+    with connection.cursor() as cursor, _planned_in_written_order(cursor):
+        cursor.execute(_card_statement(connection.vendor, where), params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        invitation, campaign, group, customer, vehicle, segment, last_visit, visit_vehicle = _instances(CARD, row)
+        invitation.campaign, invitation.target_group, invitation.customer = campaign, group, customer
+        invitation.vehicle = vehicle
+        if last_visit is not None:
+            last_visit.vehicle = visit_vehicle
+        cursor.execute(
+            _coupons_statement(connection.vendor),
+            {**params, "customer": customer.pk, "issued": Coupon.Status.ISSUED.value},
+        )
+        coupons = []
+        for coupon, template in (_instances(COUPONS, row) for row in cursor.fetchall()):
+            coupon.template = template
+            coupons.append(coupon)
+        cursor.execute(_offers_statement(connection.vendor, invitation.calls_variant_b), {"group": group.pk})
+        offers = [_instances(OFFERS, row)[0] for row in cursor.fetchall()]
+    return CallCard(invitation=invitation, segment=segment, last_visit=last_visit, coupons=coupons, offers=offers)
+
+
+@contextlib.contextmanager
+def _planned_in_written_order(cursor):
+    """On PostgreSQL, in one transaction with ``join_collapse_limit`` 1 (the joins run in the order written)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    nested = connection.in_atomic_block
+    with transaction.atomic(savepoint=False):
+        cursor.execute("SET LOCAL join_collapse_limit = 1")
+        yield
+        if nested:  # the enclosing transaction goes on: give it back the usual planning
+            cursor.execute("SET LOCAL join_collapse_limit TO DEFAULT")
+
+
+def _params(dealership: Dealership, now: datetime) -> dict:
+    operations = connection.ops
+    return {
+        "dealership": dealership.pk,
+        "today": operations.adapt_datefield_value(dealership.local_date(now)),
+        "now": operations.adapt_datetimefield_value(now),
+    }
 
 
 def next_call_card(*, agent, dealership: Dealership, now: datetime | None = None) -> CallCard | None:
     """The card of the agent's next customer to call (the head of ``selectors.agent_queue``), or None."""
-    now = now or timezone.now()
-    operations = connection.ops
     params = {
+        **_params(dealership, now or timezone.now()),
         "agent": agent.pk,
-        "dealership": dealership.pk,
         "running": Campaign.Status.RUNNING.value,
         "pending": Invitation.Status.PENDING.value,
         "call_back": Invitation.Status.CALL_BACK.value,
-        "today": operations.adapt_datefield_value(dealership.local_date(now)),
-        "now": operations.adapt_datetimefield_value(now),
     }
     return _read(f"i.id = ({QUEUE_HEAD})", params)
 
 
-def call_card(*, dealership: Dealership, pk: int) -> CallCard | None:
+def call_card(*, dealership: Dealership, pk: int, now: datetime | None = None) -> CallCard | None:
     """The card of one of the dealership's invitations (any status, whoever calls it), or None."""
-    return _read("i.id = %(pk)s", {"pk": pk, "dealership": dealership.pk})
+    return _read("i.id = %(pk)s", {**_params(dealership, now or timezone.now()), "pk": pk})

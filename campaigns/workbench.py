@@ -96,7 +96,7 @@ class WorkbenchMixin(DealershipMixin):
         if invitation is None:
             card = callcard.next_call_card(agent=agent, dealership=dealership, now=now)
         else:
-            card = callcard.call_card(dealership=dealership, pk=invitation.pk)
+            card = callcard.call_card(dealership=dealership, pk=invitation.pk, now=now)
         context = {
             "invitation": card and card.invitation,
             "feedback": feedback,
@@ -119,9 +119,9 @@ class WorkbenchMixin(DealershipMixin):
             segment=segment,
             talking_point=TALKING_POINTS.get(segment.c3_group) if segment else None,
             last_visit=card.last_visit,
-            coupons=selectors.coupons_open(dealership=dealership, customer=customer, today=today),
+            coupons=card.coupons,
             script=invitation.script,
-            offers=[t for t in invitation.offer_templates() if t.active],
+            offers=card.offers,
             attempt_number=invitation.attempts + 1,
             earlier_calls=list(invitation.attempts_made.order_by("-called_at", "-id")[:3])
             if invitation.last_called_at

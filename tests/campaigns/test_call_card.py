@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns import callcard, selectors
-from campaigns.models import Campaign, Invitation
+from campaigns import callcard, selectors, services
+from campaigns.models import Campaign, Coupon, CouponTemplate, Invitation
 from customers.models import Customer, ServiceVisit
 from dealercrm.core.models import Dealership
 from segmentation.models import CustomerSegment
@@ -158,3 +158,50 @@ def test_only_the_current_segment_is_on_the_card(listed, agent, dealership, run)
     card = callcard.next_call_card(agent=agent, dealership=dealership, now=NOW)
 
     assert card.segment.pk == newest.pk and card.segment.c3_group == "low_cost"
+
+
+def test_the_cards_coupons_are_coupons_open(listed, agent, dealership, make_template):
+    first, second = listed[0], listed[1]
+    labour, gift = make_template(name="¥100 工时券"), make_template(name="洗车券", kind="gift", gift="免费洗车一次")
+    expired = services.coupon_issue(template=labour, customer=first.customer, now=NOW - timedelta(days=40))
+    Coupon.objects.filter(pk=expired.pk).update(expires_on=NOW.date() - timedelta(days=1))  # its last day was yesterday
+    soon = services.coupon_issue(template=labour, customer=first.customer, now=NOW - timedelta(days=20))
+    later = services.coupon_issue(template=gift, customer=first.customer, now=NOW)
+    voided = services.coupon_issue(template=gift, customer=first.customer, now=NOW)
+    services.coupon_void(coupon=voided, reason="客户不需要")
+    services.coupon_issue(template=gift, customer=second.customer, now=NOW)  # another customer's
+
+    card = callcard.next_call_card(agent=agent, dealership=dealership, now=NOW)
+
+    expected = selectors.coupons_open(dealership=dealership, customer=first.customer, today=NOW.date())
+    assert [c.pk for c in card.coupons] == [c.pk for c in expected] == [soon.pk, later.pk]
+    for mine, theirs in zip(card.coupons, expected, strict=True):
+        for field in Coupon._meta.concrete_fields:
+            assert getattr(mine, field.attname) == getattr(theirs, field.attname), field.name
+        assert mine.template.name == theirs.template.name
+
+
+@pytest.mark.parametrize("variant", ["A", "B"])
+def test_the_cards_offer_is_the_variants_active_templates_in_order(
+    campaign, person, make_group, make_template, agent, dealership, variant
+):
+    zebra, apple, retired, only_b = (  # made in this order: by name, apple comes first
+        make_template(name="2 号券"),
+        make_template(name="1 号券"),
+        make_template(name="旧券"),
+        make_template(name="B 组券"),
+    )
+    for _ in range(4):
+        person()
+    make_group({}, ab_test=True, script_b="B", offers=[zebra, apple, retired], offers_b=[only_b, retired])
+    CouponTemplate.objects.filter(pk=retired.pk).update(active=False)
+    generate(campaign, [agent])
+    mine = Invitation.objects.filter(campaign=campaign, variant=variant).first()
+    Invitation.objects.filter(campaign=campaign).exclude(pk=mine.pk).update(status="declined")
+
+    card = callcard.next_call_card(agent=agent, dealership=dealership, now=NOW)
+
+    assert card.invitation.pk == mine.pk
+    expected = [t.pk for t in mine.offer_templates() if t.active]
+    assert [t.pk for t in card.offers] == expected
+    assert expected == ([apple.pk, zebra.pk] if variant == "A" else [only_b.pk])
