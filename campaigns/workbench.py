@@ -3,9 +3,12 @@
 The workbench is one page that never reloads (keys 1–6 record no answer, busy, wrong number, declined, call
 back and accepted: static/js/workbench.js): htmx fetches the agent's next customer (``calls:next``) and
 each outcome (``calls:outcome``) records the call and answers with the next customer, so one POST is one
-call. Both answer a partial with today's counts out of band. The outcome's form fields are a contract
-(a benchmark and the page share them): ``outcome``, ``appointment_date`` (YYYY-MM-DD), ``time_slot``,
-``call_back_at`` (YYYY-MM-DDTHH:MM, the dealership's local time) and ``note``.
+call; the card itself is read by ``campaigns.callcard``. Today's counts are a partial of their own
+(``calls:counts``): the answers 200 and 409 (a call recorded, here or a moment ago elsewhere) carry
+``HX-Trigger: calls-changed``, on which the page asks for them, at most every few seconds, and it asks every
+minute besides. The outcome's form fields are a contract (a benchmark and the page share them): ``outcome``,
+``appointment_date`` (YYYY-MM-DD), ``time_slot``, ``call_back_at`` (YYYY-MM-DDTHH:MM, the dealership's local
+time) and ``note``.
 
 Status codes of ``calls:outcome`` for htmx (``HX-Request: true``): 200 recorded (the next customer follows);
 422 refused (the same customer comes back with the reason and what was typed); 409 the customer is not due
