@@ -554,7 +554,8 @@ def _require_reachable(customer: Customer) -> None:
 
 def second_invitations_release(*, today: date | None = None) -> int:
     """The daily job: an invitee who accepted but did not come back by ``reinvite_after_days`` after the
-    booked date (and has no visit in the period) is invited a second time. Returns how many."""
+    booked date (and has no visit in the period) is invited a second time, and the appointment they missed,
+    if nobody marked it at the counter, becomes a no-show. Returns how many are invited again."""
     released = 0
     for campaign in Campaign.objects.filter(status=Campaign.Status.RUNNING).select_related("dealership"):
         day = today or campaign.dealership.local_date()
@@ -564,17 +565,20 @@ def second_invitations_release(*, today: date | None = None) -> int:
             opened_on__gte=campaign.starts_on,
             opened_on__lte=min(day, campaign.ends_on),
         )
+        due = Invitation.objects.filter(
+            campaign=campaign,
+            round=1,
+            status=Invitation.Status.ACCEPTED,
+            appointment__status__in=[Appointment.Status.BOOKED, Appointment.Status.NO_SHOW],
+            appointment__date__lte=day - timedelta(days=campaign.reinvite_after_days),
+        ).exclude(Exists(visited))
         with transaction.atomic():
-            released += (
-                Invitation.objects.filter(
-                    campaign=campaign,
-                    round=1,
-                    status=Invitation.Status.ACCEPTED,
-                    appointment__status__in=[Appointment.Status.BOOKED, Appointment.Status.NO_SHOW],
-                    appointment__date__lte=day - timedelta(days=campaign.reinvite_after_days),
-                )
-                .exclude(Exists(visited))
-                .update(round=2, status=Invitation.Status.PENDING, attempts=0, next_call_at=None)
+            rows = list(due.select_for_update(of=("self",)).values_list("pk", "appointment_id"))
+            released += Invitation.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+                round=2, status=Invitation.Status.PENDING, attempts=0, next_call_at=None
+            )
+            Appointment.objects.filter(pk__in=[a for _, a in rows], status=Appointment.Status.BOOKED).update(
+                status=Appointment.Status.NO_SHOW, updated_at=timezone.now()
             )
     return released
 

@@ -369,9 +369,12 @@ def test_accepted_customers_who_did_not_come_are_invited_again_two_weeks_after_t
     absent.refresh_from_db()
     assert (absent.round, absent.status, absent.attempts, absent.agent) == (2, "pending", 0, agent)
     assert queue(agent, dealership) == [absent.pk]
+    assert absent.appointment.status == "no_show"  # the day they missed, as the counter would have marked it
     for inv in (came, arrived):
         inv.refresh_from_db()
         assert (inv.round, inv.status) == (1, "accepted")
+    came.appointment.refresh_from_db()
+    assert (came.appointment.status, arrived.appointment.status) == ("booked", "arrived")  # they came
     # once only
     assert services.second_invitations_release() == 0
 
