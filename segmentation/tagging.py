@@ -1,12 +1,14 @@
 """Customer tags: the automatic ones every run sets, and staff's own.
 
-An automatic tag is a bit of ``CustomerSegment.tags``: bit *i* is the *i*-th entry of
-``AUTOMATIC_TAGS`` (append new tags at the end; never reorder). So tags cost no rows of their own,
+An automatic tag is a bit of ``CustomerSegment.tags``: each tag names its bit in ``TAGS`` (a new tag
+takes a new bit; a bit never moves). So tags cost no rows of their own,
 change with the customer's result, and are kept in its history. Staff's own tags are ``Tag`` rows
 linked by ``CustomerTag``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,26 +21,62 @@ from dealercrm.core.exceptions import ApplicationError
 
 from .models import AgeBand, CustomerTag, Tag, TagKind, Tier, ValueLayer
 
+
+@dataclass(frozen=True)
+class AutomaticTag:
+    """An automatic tag: ``bit`` is its bit of ``CustomerSegment.tags`` in every stored row, fixed for good."""
+
+    code: str
+    bit: int
+    kind: str
+    label: object
+
+
+#: Every automatic tag with its bit. A new tag takes a bit never used before; a bit is never reused or moved
+#: (the stored segment rows and their history would change meaning). ``tests/segmentation/test_tag_bits.py``
+#: pins each one.
+TAGS: tuple[AutomaticTag, ...] = (
+    AutomaticTag("new_energy", 0, TagKind.VEHICLE, gettext_lazy("New-energy vehicle")),
+    AutomaticTag("several_vehicles", 1, TagKind.VEHICLE, gettext_lazy("Several vehicles")),
+    AutomaticTag("car_5_years_plus", 2, TagKind.VEHICLE, gettext_lazy("Car 5 years or older")),
+    AutomaticTag("high_value", 3, TagKind.VALUE, gettext_lazy("High value")),
+    AutomaticTag("frequent", 4, TagKind.BEHAVIOUR, gettext_lazy("Comes 3 or more times a year")),
+    AutomaticTag("lapsed", 5, TagKind.BEHAVIOUR, gettext_lazy("Lapsed")),
+    AutomaticTag("accident_repairs", 6, TagKind.SERVICE, gettext_lazy("Accident repairs")),
+    AutomaticTag("warranty_claims", 7, TagKind.SERVICE, gettext_lazy("Warranty claims")),
+    AutomaticTag("insurance_paid", 8, TagKind.PAYMENT, gettext_lazy("Insurance-paid repairs")),
+    AutomaticTag("prefers_wechat", 9, TagKind.PREFERENCE, gettext_lazy("Prefers WeChat")),
+    AutomaticTag("no_marketing_consent", 10, TagKind.CONSENT, gettext_lazy("No marketing consent")),
+    AutomaticTag("do_not_contact", 11, TagKind.CONSENT, gettext_lazy("Do not contact")),
+    AutomaticTag("new_customer", 12, TagKind.LIFECYCLE, gettext_lazy("New customer (first year)")),
+    AutomaticTag("birthday_this_month", 13, TagKind.LIFECYCLE, gettext_lazy("Birthday this month")),
+    AutomaticTag("campaign_participant", 14, TagKind.SOURCE, gettext_lazy("Came with a campaign")),
+    AutomaticTag("wrong_number", 15, TagKind.DATA_QUALITY, gettext_lazy("Wrong number")),
+)
+#: ``CustomerSegment.tags`` is a signed 64-bit integer: bits 0 … 62
+MAX_BIT = 62
+
+
+def check_bits(tags: tuple[AutomaticTag, ...]) -> None:
+    """Refuse (at import) a definition where two tags share a code or a bit, or a bit does not fit the column."""
+    codes = [tag.code for tag in tags]
+    bits = [tag.bit for tag in tags]
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"Two automatic tags share a code: {sorted(c for c in codes if codes.count(c) > 1)}")
+    if len(set(bits)) != len(bits):
+        raise ValueError(f"Two automatic tags share a bit: {sorted(b for b in bits if bits.count(b) > 1)}")
+    wrong = [tag.code for tag in tags if not 0 <= tag.bit <= MAX_BIT]
+    if wrong:
+        raise ValueError(f"Bit out of range (0 … {MAX_BIT}) for {wrong}")
+
+
+check_bits(TAGS)
+
 # code -> (kind, label), in bit order.
 AUTOMATIC_TAGS: dict[str, tuple[str, object]] = {
-    "new_energy": (TagKind.VEHICLE, gettext_lazy("New-energy vehicle")),
-    "several_vehicles": (TagKind.VEHICLE, gettext_lazy("Several vehicles")),
-    "car_5_years_plus": (TagKind.VEHICLE, gettext_lazy("Car 5 years or older")),
-    "high_value": (TagKind.VALUE, gettext_lazy("High value")),
-    "frequent": (TagKind.BEHAVIOUR, gettext_lazy("Comes 3 or more times a year")),
-    "lapsed": (TagKind.BEHAVIOUR, gettext_lazy("Lapsed")),
-    "accident_repairs": (TagKind.SERVICE, gettext_lazy("Accident repairs")),
-    "warranty_claims": (TagKind.SERVICE, gettext_lazy("Warranty claims")),
-    "insurance_paid": (TagKind.PAYMENT, gettext_lazy("Insurance-paid repairs")),
-    "prefers_wechat": (TagKind.PREFERENCE, gettext_lazy("Prefers WeChat")),
-    "no_marketing_consent": (TagKind.CONSENT, gettext_lazy("No marketing consent")),
-    "do_not_contact": (TagKind.CONSENT, gettext_lazy("Do not contact")),
-    "new_customer": (TagKind.LIFECYCLE, gettext_lazy("New customer (first year)")),
-    "birthday_this_month": (TagKind.LIFECYCLE, gettext_lazy("Birthday this month")),
-    "campaign_participant": (TagKind.SOURCE, gettext_lazy("Came with a campaign")),
-    "wrong_number": (TagKind.DATA_QUALITY, gettext_lazy("Wrong number")),
+    tag.code: (tag.kind, tag.label) for tag in sorted(TAGS, key=lambda t: t.bit)
 }
-TAG_BITS = {code: 1 << i for i, code in enumerate(AUTOMATIC_TAGS)}
+TAG_BITS = {tag.code: 1 << tag.bit for tag in TAGS}
 NEW_ENERGY = {"EV", "PHEV", "EREV"}
 
 
