@@ -9,9 +9,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
 from customers.models import MONEY, ZERO, Appointment, Customer, ServiceVisit, Vehicle, VisitType
+from dealercrm.core.audit import AuditedHistory
 from dealercrm.core.models import Dealership
 
 RATE = {"max_digits": 5, "decimal_places": 4}  # a share or a rate, 0 … 1
@@ -66,7 +66,7 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     #: what may still change once the campaign runs, and once it is finished
     RUNNING_FIELDS = frozenset({"name", "description", "ends_on", "budget", "cost", "max_attempts"})
@@ -129,7 +129,7 @@ class CouponTemplate(models.Model):
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = _("coupon template")
@@ -188,6 +188,8 @@ class TargetGroup(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("0.5"))],
         help_text=_("Share of the matching customers kept aside at random and never called (0 … 0.5)."),
     )
+
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = _("target group")
@@ -373,7 +375,7 @@ class Coupon(models.Model):
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     void_reason = models.CharField(_("reason"), max_length=200, blank=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = _("coupon")

@@ -3,19 +3,52 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
-from simple_history.models import HistoricalRecords
 
+from dealercrm.core.audit import AuditedHistory
 from dealercrm.core.models import Dealership
 
-from .validators import validate_plate, validate_vin
+from .validators import (
+    BIRTHDAY_NOT_FUTURE,
+    CONSENT_CLOCK_SKEW,
+    CONSENT_IN_RANGE,
+    PURCHASE_NOT_FUTURE,
+    VISIT_CLOSED_BEFORE_OPENED,
+    VISIT_NOT_FUTURE,
+    validate_plate,
+    validate_vin,
+)
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
+
+
+def _store_today(dealership_id):
+    """The dealership's today for a record's date rules; None while the record has no dealership yet (a form's
+    unsaved instance: the service checks it again with its dealership)."""
+    if not dealership_id:
+        return None
+    return Dealership.objects.get(pk=dealership_id).local_date()
+
+
+def _check_dates(instance, dealership_id, rules: dict) -> None:
+    """Raise the field errors of ``rules`` ({field: DateRule}) that ``instance``'s dates break."""
+    today = _store_today(dealership_id) if any(getattr(instance, f) for f in rules) else None
+    if today is None:
+        return
+    errors = {}
+    for field, rule in rules.items():
+        error = rule.error(getattr(instance, field), today=today)
+        if error is not None:
+            errors[field] = error
+    if errors:
+        raise ValidationError(errors)
 
 
 class Gender(models.TextChoices):
@@ -97,7 +130,7 @@ class Customer(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("customer")
@@ -113,6 +146,9 @@ class Customer(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.customer_no})"
+
+    def clean(self):
+        _check_dates(self, self.dealership_id, {"birthday": BIRTHDAY_NOT_FUTURE})
 
     @property
     def can_be_marketed(self) -> bool:
@@ -142,6 +178,17 @@ class ConsentEvent(models.Model):
     def __str__(self):
         return f"{self.customer_id} {'+' if self.granted else '-'} {self.occurred_at:%Y-%m-%d}"
 
+    def clean(self):
+        if self.occurred_at is None or not self.customer_id:
+            return
+        dealership = self.customer.dealership
+        when = self.occurred_at if timezone.is_aware(self.occurred_at) else timezone.make_aware(self.occurred_at)
+        error = CONSENT_IN_RANGE.error(dealership.local_date(when), today=dealership.local_date())
+        if error is None and when > timezone.now() + CONSENT_CLOCK_SKEW:
+            error = ValidationError(CONSENT_IN_RANGE.message, code=CONSENT_IN_RANGE.code)
+        if error is not None:
+            raise ValidationError({"occurred_at": error})
+
 
 class Vehicle(models.Model):
     dealership = models.ForeignKey(
@@ -164,7 +211,7 @@ class Vehicle(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("vehicle")
@@ -177,6 +224,9 @@ class Vehicle(models.Model):
 
     def __str__(self):
         return f"{self.plate or self.vin} {self.model}"
+
+    def clean(self):
+        _check_dates(self, self.dealership_id, {"purchase_date": PURCHASE_NOT_FUTURE})
 
 
 class VehicleOwnership(models.Model):
@@ -260,7 +310,7 @@ class ServiceVisit(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("service visit")
@@ -286,6 +336,12 @@ class ServiceVisit(models.Model):
 
     def __str__(self):
         return f"{self.ro_number} {self.opened_on:%Y-%m-%d}"
+
+    def clean(self):
+        if self.opened_on and self.closed_on and self.closed_on < self.opened_on:
+            message = _("A visit cannot close before it opened.")
+            raise ValidationError({"closed_on": ValidationError(message, code=VISIT_CLOSED_BEFORE_OPENED)})
+        _check_dates(self, self.dealership_id, {"opened_on": VISIT_NOT_FUTURE})
 
 
 class Appointment(models.Model):
@@ -325,6 +381,8 @@ class Appointment(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("appointment")

@@ -1,7 +1,13 @@
-"""Validators for VINs (with the check digit China mandates) and mainland plates."""
+"""Validators for VINs (with the check digit China mandates) and mainland plates, and the rules on dates.
+
+Each rule is written once here; the models' ``clean()``, the services and the DMS import call it.
+"""
 
 import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -77,3 +83,91 @@ def validate_plate(value: str) -> None:
     error = plate_error(normalize_plate(value))
     if error:
         raise ValidationError(error, code="invalid_plate")
+
+
+# --- dates: one definition per rule, for the models, the services and the DMS import -------------------------
+
+#: the earliest day a consent can be recorded for (the records of a store do not go further back)
+EARLIEST_CONSENT = date(1990, 1, 1)
+
+
+@dataclass(frozen=True)
+class DateRule:
+    """A date that must not lie after (or before) the store's today, or before a fixed day.
+
+    ``error(value, today=…)`` checks one date for a model or a service; ``broken(values, today=…)`` checks
+    a column of the DMS import at once. Both refuse with ``code``, so the page, the API and the import give
+    the same answer for the same bad value. ``today`` is ``Dealership.local_date()``.
+    """
+
+    code: str
+    message: str
+    earliest: date | None = None
+    not_after_today: bool = False
+    not_before_today: bool = False
+
+    def is_broken(self, value: date | None, *, today: date) -> bool:
+        if value is None:
+            return False
+        if isinstance(value, datetime):
+            value = value.date()
+        return bool(
+            (self.earliest is not None and value < self.earliest)
+            or (self.not_after_today and value > today)
+            or (self.not_before_today and value < today)
+        )
+
+    def error(self, value: date | None, *, today: date) -> ValidationError | None:
+        """The refusal of ``value`` (a date, or a datetime already in the store's zone), or None."""
+        return ValidationError(self.message, code=self.code) if self.is_broken(value, today=today) else None
+
+    def broken(self, values, *, today: date):
+        """Which of ``values`` (ISO dates, ``datetime64``, None for blank) break the rule: a numpy bool array."""
+        days = np.asarray(values).astype("datetime64[D]")  # None → NaT, and NaT compares False
+        wrong = np.zeros(days.shape, dtype=bool)
+        if self.earliest is not None:
+            wrong |= days < np.datetime64(self.earliest, "D")
+        if self.not_after_today:
+            wrong |= days > np.datetime64(today, "D")
+        if self.not_before_today:
+            wrong |= days < np.datetime64(today, "D")
+        return wrong
+
+
+BIRTHDAY_NOT_FUTURE = DateRule("birthday_in_future", _("A birthday cannot be in the future."), not_after_today=True)
+PURCHASE_NOT_FUTURE = DateRule(
+    "purchase_date_in_future", _("A purchase date cannot be in the future."), not_after_today=True
+)
+VISIT_NOT_FUTURE = DateRule("visit_in_future", _("A visit cannot open in the future."), not_after_today=True)
+APPOINTMENT_NOT_PAST = DateRule(
+    "appointment_in_past", _("An appointment cannot be booked for a past day."), not_before_today=True
+)
+CONSENT_IN_RANGE = DateRule(
+    "consent_date_out_of_range",
+    _("A consent is recorded for a day from 1990-01-01 to today."),
+    earliest=EARLIEST_CONSENT,
+    not_after_today=True,
+)
+#: a consent may be timed a few minutes ahead of the server's clock (a client's clock runs fast)
+CONSENT_CLOCK_SKEW = timedelta(minutes=5)
+#: a visit that closes before it opened
+VISIT_CLOSED_BEFORE_OPENED = "visit_closed_before_opened"
+
+#: The DMS import's date columns and the rule each one follows: (file kind, column) → rule.
+IMPORT_DATE_RULES: dict[tuple[str, str], DateRule] = {
+    ("customers", "birthday"): BIRTHDAY_NOT_FUTURE,
+    ("customers", "consent_date"): CONSENT_IN_RANGE,
+    ("vehicles", "purchase_date"): PURCHASE_NOT_FUTURE,
+    ("visits", "opened_at"): VISIT_NOT_FUTURE,
+}
+
+
+def import_date_errors(kind: str, values: dict, *, today: date) -> dict[str, tuple[DateRule, object]]:
+    """For one checked chunk of a DMS file of ``kind``: column → (rule, bool array of the rows breaking it)."""
+    found = {}
+    for (file_kind, column), rule in IMPORT_DATE_RULES.items():
+        if file_kind == kind and column in values:
+            wrong = rule.broken(values[column], today=today)
+            if wrong.any():
+                found[column] = (rule, wrong)
+    return found
