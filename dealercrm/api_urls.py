@@ -1,10 +1,12 @@
 """REST API v1: every app registers its routes on this one router."""
 
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
+
+from dealercrm.core.staff.api import ObtainTokenView
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("staff/", include("dealercrm.core.staff.api_urls")),
     path("", include("customers.api_urls")),
     path("segmentation/", include("segmentation.api_urls")),
     path("campaigns/", include("campaigns.api_urls")),

@@ -9,13 +9,29 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
+from simple_history.models import HistoricalRecords
 
 from .roles import Role
 
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value})
+        raise ValidationError(
+            _("“%(value)s” is not a known time zone."), params={"value": value}, code="invalid_time_zone"
+        )
+
+
+def validate_plate_prefix(value: str) -> None:
+    """A region's plate prefix: a province's character and a letter (no I or O), e.g. 粤B."""
+    from customers.validators import PROVINCES
+
+    if value and not (len(value) == 2 and value[0] in PROVINCES and value[1] in "ABCDEFGHJKLMNPQRSTUVWXYZ"):
+        raise ValidationError(
+            _("“%(value)s” is not a plate prefix: a province's character and a capital letter, e.g. 粤B."),
+            params={"value": value},
+            code="invalid_plate_prefix",
+        )
 
 
 class Dealership(models.Model):
@@ -25,13 +41,19 @@ class Dealership(models.Model):
     name = models.CharField(_("name"), max_length=100)
     city = models.CharField(_("city"), max_length=50, blank=True)
     plate_prefix = models.CharField(
-        _("plate prefix"), max_length=2, blank=True, help_text=_("Plate prefix of the store's region, e.g. 粤B.")
+        _("plate prefix"),
+        max_length=2,
+        blank=True,
+        validators=[validate_plate_prefix],
+        help_text=_("Plate prefix of the store's region, e.g. 粤B."),
     )
     time_zone = models.CharField(
         _("time zone"), max_length=50, default="Asia/Shanghai", validators=[validate_time_zone]
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
@@ -60,12 +82,26 @@ class User(AbstractUser):
         Dealership, through="Membership", related_name="staff", verbose_name=_("dealerships"), blank=True
     )
 
+    # Who changed a user's role, name or active flag, and when; never the password's hash.
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
     class Meta:
         verbose_name = _("staff member")
         verbose_name_plural = _("staff")
 
     def __str__(self):
         return self.display_name or self.get_full_name() or self.username
+
+    def save(self, *args, **kwargs):
+        # A login only stamps last_login: that is no change to audit (and would add a history row per login).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and set(update_fields) <= {"last_login"}:
+            self.skip_history_when_saving = True
+            try:
+                return super().save(*args, **kwargs)
+            finally:
+                del self.skip_history_when_saving
+        return super().save(*args, **kwargs)
 
 
 class Membership(models.Model):
@@ -75,6 +111,8 @@ class Membership(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
@@ -82,3 +120,31 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} @ {self.dealership.code}"
+
+
+class ApiToken(AbstractAuthToken):
+    """A REST client's named key (django-rest-knox): only its SHA-512 digest is stored, the key is shown once.
+
+    ``KNOX_TOKEN_MODEL`` points here. ``last_used_at`` is written at most once a minute per token
+    (``dealercrm.core.auth.TokenAuthentication``), not on every request.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("created by")
+    )
+
+    history = HistoricalRecords(excluded_fields=["last_used_at"])
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.name} ({self.token_key}…)"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expiry is not None and self.expiry <= timezone.now()

@@ -14,3 +14,6 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
 # Serve static files straight from the app folders: no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Login throttling is off in tests (the test client's login() has no request for django-axes to count);
+# the lockout tests switch it on for themselves.
+AXES_ENABLED = False

@@ -1,0 +1,171 @@
+"""Every read of the dealership's administration, scoped to the administrator's own dealerships.
+
+A user is the administrator's to see when they are a member of one of the administrator's dealerships
+and are not one of the platform's operators (staff or superuser); anyone else is "not found" (404).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+
+from ..models import ApiToken, Dealership, Membership, User
+from ..tenancy import user_dealerships
+
+
+def admin_dealerships(admin: User) -> QuerySet[Dealership]:
+    return user_dealerships(admin)
+
+
+def staff_list(*, admin: User, dealership: Dealership) -> QuerySet[User]:
+    """The users of ``dealership`` (one of the administrator's), each with their memberships of the
+    administrator's dealerships (``my_memberships``)."""
+    mine = Membership.objects.filter(dealership__in=admin_dealerships(admin)).select_related("dealership")
+    return (
+        User.objects.filter(is_superuser=False, is_staff=False, memberships__dealership=dealership)
+        .prefetch_related(Prefetch("memberships", queryset=mine.order_by("dealership__code"), to_attr="my_memberships"))
+        .order_by("username")
+    )
+
+
+def staff_get(*, admin: User, dealership: Dealership, pk) -> User:
+    return get_object_or_404(staff_list(admin=admin, dealership=dealership), pk=pk)
+
+
+def token_list(*, dealership: Dealership, user: User | None = None) -> QuerySet[ApiToken]:
+    """Tokens of the users of ``dealership`` (of ``user`` when given), newest first; expired ones included."""
+    tokens = ApiToken.objects.filter(
+        user__memberships__dealership=dealership, user__is_superuser=False, user__is_staff=False
+    )
+    if user is not None:
+        tokens = tokens.filter(user=user)
+    return tokens.select_related("user", "created_by").order_by("-created")
+
+
+def token_get(*, dealership: Dealership, token_key: str) -> ApiToken:
+    """A token by its public prefix (``token_key``); the digest never leaves the server."""
+    return get_object_or_404(token_list(dealership=dealership), token_key=token_key)
+
+
+# --- The audit trail -----------------------------------------------------------------------------------
+
+REASONS = {
+    "created": _("created"),
+    "password reset": _("password reset"),
+    "deactivated": _("deactivated"),
+    "reactivated": _("reactivated"),
+    "revoked": _("revoked"),
+}
+KINDS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+
+
+@dataclass
+class Change:
+    field: str
+    old: object
+    new: object
+
+
+@dataclass
+class AuditEvent:
+    when: datetime
+    who: User | None
+    what: str  # the kind of record: user, membership, ...
+    record: str  # which record
+    kind: str  # created / changed / deleted (translated)
+    reason: str
+    changes: list[Change]
+
+
+def _audited_user_ids(dealership: Dealership):
+    """Users who ever belonged to ``dealership`` (a removed member's past stays visible)."""
+    return Membership.history.filter(dealership_id=dealership.pk).values("user_id")
+
+
+def _scoped_histories(dealership: Dealership):
+    """(label, history queryset, how to name a row, fields to compare) of each audited model."""
+    mine = [dealership.pk]
+    users = _audited_user_ids(dealership)
+    return [
+        (
+            _("user"),
+            User.history.filter(id__in=users),
+            lambda row: row.username,
+            ["username", "display_name", "role", "is_active", "first_name", "last_name", "email"],
+        ),
+        (
+            _("membership"),
+            Membership.history.filter(dealership_id__in=mine).select_related("user", "dealership"),
+            lambda row: (
+                f"{row.user.username if row.user else row.user_id} @ "
+                f"{row.dealership.code if row.dealership else row.dealership_id}"
+            ),
+            ["user_id", "dealership_id"],
+        ),
+        (
+            _("dealership"),
+            Dealership.history.filter(id__in=mine),
+            lambda row: row.code,
+            ["code", "name", "city", "plate_prefix", "time_zone", "is_active"],
+        ),
+        (
+            _("API token"),
+            ApiToken.history.filter(user_id__in=users).select_related("user"),
+            lambda row: f"{row.name} ({row.token_key}…) · {row.user.username if row.user else row.user_id}",
+            ["name", "expiry", "user_id"],
+        ),
+    ]
+
+
+def audit_events(*, dealership: Dealership, limit: int = 200) -> list[AuditEvent]:
+    """The latest ``limit`` changes to ``dealership``, its users, memberships and their tokens.
+
+    Two queries per audited model: its latest rows, and every earlier row of the same records (to tell
+    old from new), paired in memory.
+    """
+    events: list[AuditEvent] = []
+    for label, history, name_of, fields in _scoped_histories(dealership):
+        latest = list(history.select_related("history_user").order_by("-history_date", "-history_id")[:limit])
+        if not latest:
+            continue
+        pk_name = history.model.instance_type._meta.pk.attname
+        ids = {getattr(row, pk_name) for row in latest}
+        every = history.model.objects.filter(**{f"{pk_name}__in": ids}).order_by(pk_name, "history_date", "history_id")
+        previous = {}
+        for _pk, rows in groupby(every, key=lambda row: getattr(row, pk_name)):
+            before = None
+            for row in rows:
+                previous[row.history_id] = before
+                before = row
+        for row in latest:
+            before = previous.get(row.history_id)
+            changes = []
+            if row.history_type == "~" and before is not None:
+                changes = [
+                    Change(field, getattr(before, field), getattr(row, field))
+                    for field in fields
+                    if getattr(before, field) != getattr(row, field)
+                ]
+            elif row.history_type == "+":
+                changes = [
+                    Change(field, None, getattr(row, field))
+                    for field in fields
+                    if getattr(row, field) not in (None, "")
+                ]
+            reason = row.history_change_reason or ""
+            events.append(
+                AuditEvent(
+                    when=row.history_date,
+                    who=row.history_user,
+                    what=str(label),
+                    record=name_of(row),
+                    kind=str(KINDS.get(row.history_type, row.history_type)),
+                    reason=str(REASONS.get(reason, reason)),
+                    changes=changes,
+                )
+            )
+    events.sort(key=lambda event: event.when, reverse=True)
+    return events[:limit]
