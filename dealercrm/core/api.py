@@ -4,8 +4,9 @@ from itertools import chain
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from rest_framework import exceptions, pagination, permissions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -68,6 +69,9 @@ class DealershipScopedMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        # A format suffix (/customers/1/consent.json) has chosen the renderer (``self.format_kwarg``); the
+        # handlers do not take it. ``self.kwargs`` is the dict dispatch() hands to the handler.
+        self.kwargs.pop(api_settings.FORMAT_SUFFIX_KWARG, None)
         # Resolve early so that an unknown dealership answers 404 before anything else.
         self.dealership  # noqa: B018
 
@@ -211,3 +215,25 @@ def exception_handler(exc, context):
         return None
     set_rollback()
     return Response(body, status=status, headers=headers)
+
+
+# --- Django's own error answers under /api/ (a path no view matched, a request refused before DRF) ------
+
+
+def _django_error(status: int, code: str, message, non_api_handler):
+    def handler(request, exception=None):
+        if request.path.startswith("/api/"):
+            return JsonResponse(error_body(code, message), status=status, json_dumps_params={"ensure_ascii": False})
+        if exception is None:
+            return non_api_handler(request)
+        return non_api_handler(request, exception)
+
+    return handler
+
+
+#: ``handler400``/``handler403``/``handler404`` of the root URLconf: the contract under /api/, pages elsewhere
+bad_request = _django_error(400, "invalid", exceptions.ParseError.default_detail, defaults.bad_request)
+permission_denied = _django_error(
+    403, "permission_denied", exceptions.PermissionDenied.default_detail, defaults.permission_denied
+)
+page_not_found = _django_error(404, "not_found", exceptions.NotFound.default_detail, defaults.page_not_found)
