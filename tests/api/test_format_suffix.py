@@ -18,9 +18,13 @@ def _suffix_routes(patterns=None, prefix=""):
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
             yield from _suffix_routes(entry.url_patterns, route)
-        elif isinstance(entry, URLPattern) and "format" in entry.pattern.regex.groupindex:
-            if route.startswith("api/") and getattr(entry.callback, "actions", None):
-                yield entry
+        elif (
+            isinstance(entry, URLPattern)
+            and "format" in entry.pattern.regex.groupindex
+            and route.startswith("api/")
+            and getattr(entry.callback, "actions", None)
+        ):
+            yield entry
 
 
 SUFFIX_ROUTES = list(_suffix_routes())
