@@ -16,7 +16,7 @@ from dealercrm.core.viewsets import FORBIDDEN, NOT_FOUND, ScopedViewSet
 
 from .. import selectors, services
 from ..models import Appointment, ConsentChannel, ConsentEvent, Customer, ServiceVisit, Vehicle
-from . import filters, serializers
+from . import fast, filters, serializers
 
 
 class HasAnyAction(HasAction):
@@ -40,6 +40,7 @@ class HasAnyAction(HasAction):
     partial_update=extend_schema(summary=_("Change some of a customer's details")),
 )
 class CustomerViewSet(
+    fast.FastListMixin,  # the list's rows read with values(), written as the serializer would
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
