@@ -27,7 +27,7 @@ from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.forms import add_service_error
 from dealercrm.core.models import User
 from dealercrm.core.roles import can
-from dealercrm.core.views import DealershipMixin
+from dealercrm.core.views import DealershipMixin, refusal_status
 from dealercrm.core.views import ServiceFormView as BaseServiceFormView
 from segmentation.filters import NO_GROUP
 from segmentation.models import AgeBand, C3Group, Tag, Tier, ValueLayer
@@ -755,7 +755,9 @@ class ComplianceView(DealershipMixin, FormView):
             )
         except ApplicationError as exc:
             show_service_error(form, exc)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refusal_status(exc)  # 409 for a state conflict, as in the API
+            return response
         if term.kind == ComplianceTerm.Kind.BANNED:
             text = _("“%(phrase)s” added to the banned expressions.")
         else:

@@ -25,7 +25,7 @@ from django.views.generic import FormView, TemplateView
 
 from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.roles import can
-from dealercrm.core.views import DealershipMixin
+from dealercrm.core.views import DealershipMixin, refusal_status
 
 from . import exports, selectors, services
 from .filters import NO_GROUP, SegmentFilter
@@ -445,7 +445,9 @@ class RulesView(DealershipMixin, FormView):
             )
         except (ValidationError, ApplicationError) as exc:
             form.add_rules_error(exc)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refusal_status(exc)  # 409 for a state conflict, as in the API
+            return response
         messages.success(
             self.request,
             _("Rules version %(version)d saved. The next segmentation run uses it.") % {"version": new.version},

@@ -16,6 +16,14 @@ from .roles import can
 from .tenancy import SESSION_KEY, user_dealerships
 
 
+def refusal_status(exc: Exception) -> int:
+    """The status of a page showing a service's refusal on its form: a state conflict (``StateConflict``, or
+    any refusal whose ``status`` is not 400) answers that status, 409, as the API does; a refused value is
+    shown with 200, like any form Django finds invalid."""
+    status = getattr(exc, "status", 400)
+    return 200 if status == 400 else status
+
+
 class DealershipMixin(LoginRequiredMixin):
     """Logged in, working in a dealership, and allowed ``action`` by the role table.
 
@@ -79,10 +87,15 @@ class ServiceFormView(DealershipMixin, FormView):
             self.result = self.perform(form)
         except (ValidationError, ApplicationError) as exc:
             self.show_error(form, exc)
-            return self.form_invalid(form)
+            return self.form_invalid(form, status=refusal_status(exc))
         if self.success_message:
             messages.success(self.request, self.success_message)
         return redirect(self.get_success_url())
+
+    def form_invalid(self, form, status: int = 200):
+        response = super().form_invalid(form)
+        response.status_code = status
+        return response
 
     def perform(self, form):
         raise NotImplementedError

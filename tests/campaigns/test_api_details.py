@@ -127,7 +127,7 @@ def test_a_campaign_code_is_unique_in_the_dealership(campaign, as_manager, api_c
     }
     response = api_client_for(as_manager).post(url("list"), body, format="json")
     assert response.status_code == 400
-    assert response.json()["detail"] == "Campaign code SUMMER26 is already used in this dealership."
+    assert response.json()["message"] == "Campaign code SUMMER26 is already used in this dealership."
 
 
 def test_a_running_campaign_changes_only_some_fields(listed, as_manager, api_client_for):
@@ -135,7 +135,7 @@ def test_a_running_campaign_changes_only_some_fields(listed, as_manager, api_cli
     path = url("detail", listed["campaign"].pk)
     refused = api.patch(path, {"code": "OTHER", "starts_on": "2026-11-25"}, format="json")
     assert refused.status_code == 400
-    assert refused.json()["detail"].startswith("A running campaign cannot change its ")
+    assert refused.json()["message"].startswith("A running campaign cannot change its ")
     changed = api.patch(path, {"name": "冬季保养关爱", "cost": "1200.50"}, format="json")
     assert changed.status_code == 200, changed.content
     assert (changed.json()["name"], changed.json()["cost"], changed.json()["code"]) == (
@@ -150,7 +150,7 @@ def test_the_status_changes_only_through_the_actions(campaign, as_manager, api_c
     path = url("detail", campaign.pk)
     refused = api.patch(path, {"status": "running"}, format="json")
     assert refused.status_code == 400
-    assert refused.json()["status"] == ["Change the status with the schedule, start and finish actions."]
+    assert refused.json()["fields"]["status"] == ["Change the status with the schedule, start and finish actions."]
     # echoing the status it has is fine (a client sending back what it read)
     echoed = api.patch(path, {"status": "draft", "name": "冬季保养"}, format="json")
     assert (echoed.status_code, echoed.json()["name"], echoed.json()["status"]) == (200, "冬季保养", "draft")
@@ -159,13 +159,13 @@ def test_the_status_changes_only_through_the_actions(campaign, as_manager, api_c
 def test_state_changes_in_the_wrong_order_are_refused(campaign, as_manager, api_client_for):
     api = api_client_for(as_manager)
     no_group = api.post(url("schedule", campaign.pk))
-    assert (no_group.status_code, no_group.json()["detail"]) == (400, "Add a target group first.")
+    assert (no_group.status_code, no_group.json()["message"]) == (400, "Add a target group first.")
     start = api.post(url("start", campaign.pk))
-    assert start.json()["detail"] == "Only a scheduled campaign can start; this one is draft."
+    assert start.json()["message"] == "Only a scheduled campaign can start; this one is draft."
     finish = api.post(url("finish", campaign.pk))
-    assert finish.json()["detail"] == "Only a scheduled or running campaign can finish; this one is draft."
+    assert finish.json()["message"] == "Only a scheduled or running campaign can finish; this one is draft."
     generate = api.post(url("generate", campaign.pk), {}, format="json")
-    assert generate.json()["detail"] == "The list is generated for a scheduled or running campaign; this one is draft."
+    assert generate.json()["message"] == "The list is generated for a scheduled or running campaign; this one is draft."
 
 
 # --- target groups ----------------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def test_target_groups_change_only_while_the_campaign_is_a_draft(listed, templat
     group = listed["loyal"]
     changed = api.patch(url("target-group-detail", group.pk), {"name": "改名"}, format="json")
     assert changed.status_code == 400
-    assert changed.json()["detail"] == "Target groups change only while the campaign is a draft; this one is running."
+    assert changed.json()["message"] == "Target groups change only while the campaign is a draft; this one is running."
     deleted = api.delete(url("target-group-detail", group.pk))
     assert deleted.status_code == 400
     added = api.post(url("target-group-list"), {"campaign": listed["campaign"].pk, "name": "新组"}, format="json")
@@ -243,7 +243,7 @@ def test_a_target_group_is_updated_with_its_offers(campaign, template, as_manage
     path = url("target-group-detail", created["id"])
     refused = api.patch(path, {"ab_test": True}, format="json")
     assert refused.status_code == 400
-    assert refused.json()["detail"].startswith("An A/B test needs the variant B script")
+    assert refused.json()["message"].startswith("An A/B test needs the variant B script")
     changed = api.patch(path, {"ab_test": True, "script_b": "您好，B 话术。", "offers_b": [tyre.pk]}, format="json")
     assert changed.status_code == 200, changed.content
     body = api.get(path).json()
@@ -277,7 +277,7 @@ def test_a_target_group_does_not_move_to_another_campaign(dealership, campaign, 
         url("target-group-detail", group.pk), {"campaign": other.pk}, format="json"
     )
     assert response.status_code == 400
-    assert response.json()["campaign"] == ["A target group cannot move to another campaign."]
+    assert response.json()["fields"]["campaign"] == ["A target group cannot move to another campaign."]
 
 
 def test_target_groups_are_filtered_by_campaign(dealership, campaign, as_manager, api_client_for):
@@ -336,7 +336,7 @@ def test_staff_who_do_not_work_calls_are_not_agents(listed, advisor, outsider, c
         url("assign", listed["campaign"].pk), {"agents": [advisor.pk, outsider.pk]}, format="json"
     )
     assert response.status_code == 400
-    assert response.json()["detail"] == f"Not an agent of this dealership: {advisor.pk}, {outsider.pk}."
+    assert response.json()["message"] == f"Not an agent of this dealership: {advisor.pk}, {outsider.pk}."
 
 
 def test_reassign_moves_an_agents_open_invitations(listed, agent, agent2, cc_manager, api_client_for):
@@ -455,7 +455,7 @@ def test_an_outcome_on_a_finished_campaign_is_refused(listed, agent, as_manager,
         format="json",
     )
     assert response.status_code == 400
-    assert response.json()["detail"] == "The campaign is finished: calls are recorded only while it runs."
+    assert response.json()["message"] == "The campaign is finished: calls are recorded only while it runs."
     assert not CallAttempt.objects.exists()
     assert api_client_for(agent).get(url("invitation-next")).status_code == 204
 
@@ -466,7 +466,7 @@ def test_only_the_assigned_agent_records_an_outcome(listed, agent, agent2, cc_ma
     # a call-centre manager sees the invitation but it is not on their list
     by_manager = api_client_for(cc_manager).post(path, {"outcome": "declined"}, format="json")
     assert by_manager.status_code == 403
-    assert by_manager.json()["detail"] == "This customer is on another agent's list."
+    assert by_manager.json()["message"] == "This customer is on another agent's list."
     # another agent does not even see it
     assert api_client_for(agent2).post(path, {"outcome": "declined"}, format="json").status_code == 404
     assert not CallAttempt.objects.exists()
@@ -541,7 +541,7 @@ def test_a_coupon_that_cannot_be_used_is_refused_with_the_reason(
     make_unusable(coupon)
     response = api_client_for(advisor).post(url("coupon-redeem", coupon.pk), {"visit": visit.pk}, format="json")
     assert response.status_code == 400, response.content
-    assert message in response.json()["detail"]
+    assert message in response.json()["message"]
     coupon.refresh_from_db()
     assert coupon.status != Coupon.Status.REDEEMED
 
@@ -553,7 +553,7 @@ def test_a_coupon_is_redeemed_once_then_409(coupon_case, template, advisor, as_m
     assert first.status_code == 200
     second = api_client_for(as_manager).post(url("coupon-redeem", coupon.pk), {"visit": visit.pk}, format="json")
     assert second.status_code == 409
-    assert second.json()["detail"] == f"Coupon {coupon.code} was already redeemed on 2026-12-01 10:00."
+    assert second.json()["message"] == f"Coupon {coupon.code} was already redeemed on 2026-12-01 10:00."
     coupon.refresh_from_db()
     assert (coupon.redeemed_by, coupon.redeemed_visit) == (advisor, visit)
 
@@ -563,7 +563,7 @@ def test_a_visit_of_another_dealership_is_not_found(template, advisor, other_dea
     theirs = ServiceVisitFactory(vehicle__owner=CustomerFactory(dealership=other_dealership))
     response = api_client_for(advisor).post(url("coupon-redeem", coupon.pk), {"visit": theirs.pk}, format="json")
     assert response.status_code == 400
-    assert response.json()["visit"] == [f"No service visit with id {theirs.pk} in this dealership."]
+    assert response.json()["fields"]["visit"] == [f"No service visit with id {theirs.pk} in this dealership."]
 
 
 def test_coupons_are_found_by_code_customer_status_and_campaign(listed, template, as_manager, api_client_for):
@@ -612,8 +612,8 @@ def test_a_coupon_is_issued_to_one_customer(dealership, template, campaign, as_m
 @pytest.mark.parametrize(
     ("extra", "field"),
     [
-        ({}, "non_field_errors"),
-        ({"customer": True, "target_group": True}, "non_field_errors"),
+        ({}, None),
+        ({"customer": True, "target_group": True}, None),
         ({"target_group": True, "campaign": True}, "campaign"),
     ],
 )
@@ -626,7 +626,8 @@ def test_a_coupon_goes_to_a_customer_or_a_group(extra, field, listed, template, 
     body = {"template": template.pk, **{name: values[name] for name in extra}}
     response = api_client_for(as_manager).post(url("coupon-issue"), body, format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    body = response.json()
+    assert (body["message"] and not body["fields"]) if field is None else field in body["fields"]
     assert not Coupon.objects.exists()
 
 
@@ -637,7 +638,7 @@ def test_an_inactive_template_issues_nothing(dealership, template, as_manager, a
         url("coupon-issue"), {"template": template.pk, "customer": CustomerFactory(dealership=dealership).pk}
     )
     assert response.status_code == 400
-    assert response.json()["detail"] == "The coupon template “¥100 工时券” is not active."
+    assert response.json()["message"] == "The coupon template “¥100 工时券” is not active."
 
 
 def test_void_a_coupon_with_a_reason(dealership, template, as_manager, advisor, api_client_for):
@@ -649,7 +650,7 @@ def test_void_a_coupon_with_a_reason(dealership, template, as_manager, advisor, 
     assert (voided.json()["status"], voided.json()["void_reason"]) == ("void", "客户投诉补偿错误")
     again = api.post(url("coupon-void", coupon.pk), {"reason": "再次"}, format="json")
     assert again.status_code == 400
-    assert again.json()["detail"] == f"Only an open coupon can be voided; {coupon.code} is void."
+    assert again.json()["message"] == f"Only an open coupon can be voided; {coupon.code} is void."
 
 
 # --- compliance -------------------------------------------------------------------------------------------
@@ -665,7 +666,7 @@ def test_banned_expressions_are_found_and_stop_the_schedule(campaign, as_manager
     ]
     refused = api.post(url("schedule", campaign.pk))
     assert refused.status_code == 400
-    assert refused.json()["detail"].startswith("The campaign uses banned absolute expressions: “最好”")
+    assert refused.json()["message"].startswith("The campaign uses banned absolute expressions: “最好”")
     assert [f["phrase"] for f in refused.json()["findings"]] == ["最好"]
     # the dealership allows the phrase (say, legal cleared it), and the campaign passes
     term = api.post(url("compliance-term-list"), {"kind": "allowed", "phrase": "全城最好"}, format="json")
@@ -680,7 +681,7 @@ def test_compliance_terms_are_listed_added_once_and_removed(dealership, as_manag
     assert added.status_code == 201
     assert (added.json()["phrase"], added.json()["kind_display"]) == ("超值", "Banned expression")
     twice = api.post(url("compliance-term-list"), {"kind": "banned", "phrase": "超值"}, format="json")
-    assert (twice.status_code, twice.json()["detail"]) == (400, "“超值” is already on the list.")
+    assert (twice.status_code, twice.json()["message"]) == (400, "“超值” is already on the list.")
     assert api.post(url("compliance-term-list"), {"kind": "maybe", "phrase": "x"}, format="json").status_code == 400
     assert [t["phrase"] for t in api.get(url("compliance-term-list"), {"kind": "banned"}).json()["results"]] == ["超值"]
     assert api.delete(url("compliance-term-detail", added.json()["id"])).status_code == 204

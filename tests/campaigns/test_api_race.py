@@ -65,7 +65,7 @@ def test_two_redemptions_at_once_one_wins_and_the_other_is_told_409(race):
 
     assert sorted(status for status, _body in answers) == [200, 409], answers
     (refused,) = [body for status, body in answers if status == 409]
-    assert refused["detail"].startswith(f"Coupon {coupon.code} was already redeemed on ")
+    assert refused["message"].startswith(f"Coupon {coupon.code} was already redeemed on ")
     coupon.refresh_from_db()
     assert coupon.status == Coupon.Status.REDEEMED
     assert coupon.history.filter(status="redeemed").count() == 1

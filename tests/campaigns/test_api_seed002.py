@@ -129,7 +129,7 @@ def test_seed_002_through_the_api(
         assert (scheduled.status_code, scheduled.json()["status"]) == (200, "scheduled")
         early = manager.post(url("start", campaign["id"]))
         assert early.status_code == 400
-        assert "cannot start on 2026-11-10" in early.json()["detail"]
+        assert "cannot start on 2026-11-10" in early.json()["message"]
 
     with time_machine.travel(datetime.combine(START, datetime.min.time(), SHANGHAI).replace(hour=8), tick=False):
         # on its first day the manager starts it, and the call-centre manager shares the list between two agents
@@ -212,7 +212,7 @@ def test_seed_002_through_the_api(
         # a second try is refused with the reason
         twice = counter.post(url("coupon-redeem", found[0]["id"]), {"visit": visit.json()["id"]}, format="json")
         assert twice.status_code == 409
-        assert twice.json()["detail"] == f"Coupon {code} was already redeemed on 2026-12-05 10:30."
+        assert twice.json()["message"] == f"Coupon {code} was already redeemed on 2026-12-05 10:30."
 
         # a customer not on the list comes with the campaign's code: a non-target participant
         ServiceVisitFactory(

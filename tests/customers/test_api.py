@@ -260,7 +260,7 @@ def test_a_bad_token_is_refused(szr):
     client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
     response = client.get(reverse("api-customer-list"))
     assert response.status_code in (401, 403)
-    assert response.json()["detail"] == "Invalid token."
+    assert response.json()["message"] == "Invalid token."
 
 
 def test_session_authentication_works_too(advisor, szr):
@@ -294,7 +294,7 @@ def test_a_multi_store_user_must_name_the_dealership(chain_manager, szr, api_cli
     response = api_client_for(chain_manager).get(reverse("api-customer-list"))
     # then the API asks for the header by name
     assert response.status_code == 400
-    assert "X-Dealership" in response.json()["detail"]
+    assert "X-Dealership" in response.json()["message"]
 
 
 def test_the_x_dealership_header_selects_the_store(chain_manager, other_dealership, szr, api_client_for):
@@ -385,7 +385,7 @@ def test_a_duplicate_customer_number_says_so_on_the_field(advisor, api_client_fo
     response = api_client_for(advisor).post(
         reverse("api-customer-list"), customer_payload(customer_no="C0001"), format="json"
     )
-    assert response.json()["customer_no"] == ["Customer number C0001 already exists."]
+    assert response.json()["fields"]["customer_no"] == ["Customer number C0001 already exists."]
 
 
 def test_the_same_customer_number_is_fine_in_another_dealership(outsider, api_client_for, szr):
@@ -411,7 +411,7 @@ def test_a_customer_update_cannot_change_consent_without_recording_it(advisor, a
     url = reverse("api-customer-detail", args=[szr["customer"].pk])
     response = api_client_for(advisor).patch(url, {"marketing_consent": False}, format="json")
     assert response.status_code == 400
-    assert "consent" in response.json()["marketing_consent"][0]
+    assert "consent" in response.json()["fields"]["marketing_consent"][0]
     szr["customer"].refresh_from_db()
     assert szr["customer"].marketing_consent is True
 
@@ -571,8 +571,8 @@ def test_an_owner_of_another_dealership_is_not_found(advisor, api_client_for, ot
         reverse("api-vehicle-list"), {**vehicle_payload(szr["customer"]), "owner": 999999}, format="json"
     )
     assert response.status_code == 400
-    assert response.json()["owner"] == [f"No customer with id {stranger.pk} in this dealership."]
-    assert unknown.json()["owner"] == ["No customer with id 999999 in this dealership."]
+    assert response.json()["fields"]["owner"] == [f"No customer with id {stranger.pk} in this dealership."]
+    assert unknown.json()["fields"]["owner"] == ["No customer with id 999999 in this dealership."]
     assert Vehicle.objects.count() == 1
 
 
@@ -663,7 +663,7 @@ def test_a_visit_needs_an_amount(advisor, api_client_for, szr):
     del payload["labor_amount"], payload["parts_amount"]
     response = api_client_for(advisor).post(reverse("api-visit-list"), payload, format="json")
     assert response.status_code == 400
-    assert response.json()["total_amount"] == ["Give the total amount, or the labour and parts amounts."]
+    assert response.json()["fields"]["total_amount"] == ["Give the total amount, or the labour and parts amounts."]
     assert ServiceVisit.objects.count() == 1
 
 
@@ -671,7 +671,7 @@ def test_a_duplicate_ro_number_says_so_on_the_field(advisor, api_client_for, szr
     response = api_client_for(advisor).post(
         reverse("api-visit-list"), visit_payload(szr["vehicle"], ro_number="RO0001"), format="json"
     )
-    assert response.json()["ro_number"] == ["RO number RO0001 is already on file."]
+    assert response.json()["fields"]["ro_number"] == ["RO number RO0001 is already on file."]
 
 
 def test_a_visit_cannot_use_a_vehicle_or_customer_of_another_dealership(advisor, api_client_for, other_dealership, szr):
@@ -682,8 +682,8 @@ def test_a_visit_cannot_use_a_vehicle_or_customer_of_another_dealership(advisor,
     by_customer = api.post(
         reverse("api-visit-list"), visit_payload(szr["vehicle"], customer=stranger.pk), format="json"
     )
-    assert by_vehicle.json()["vehicle"] == [f"No vehicle with id {their_car.pk} in this dealership."]
-    assert by_customer.json()["customer"] == [f"No customer with id {stranger.pk} in this dealership."]
+    assert by_vehicle.json()["fields"]["vehicle"] == [f"No vehicle with id {their_car.pk} in this dealership."]
+    assert by_customer.json()["fields"]["customer"] == [f"No customer with id {stranger.pk} in this dealership."]
     assert ServiceVisit.objects.count() == 1
 
 
@@ -714,7 +714,7 @@ def test_renaming_an_ro_to_an_existing_one_is_refused(advisor, api_client_for, s
     url = reverse("api-visit-detail", args=[second.pk])
     response = api_client_for(advisor).patch(url, {"ro_number": "RO0001"}, format="json")
     assert response.status_code == 400
-    assert response.json()["ro_number"] == ["RO number RO0001 is already on file."]
+    assert response.json()["fields"]["ro_number"] == ["RO number RO0001 is already on file."]
 
 
 def test_visit_filters(advisor, api_client_for, dealership):
@@ -797,7 +797,7 @@ def test_an_outsider_cannot_book_a_customer_of_another_dealership(outsider, api_
         reverse("api-appointment-list"), appointment_payload(szr["customer"]), format="json"
     )
     assert response.status_code == 400
-    assert response.json()["customer"] == [f"No customer with id {szr['customer'].pk} in this dealership."]
+    assert response.json()["fields"]["customer"] == [f"No customer with id {szr['customer'].pk} in this dealership."]
     assert Appointment.objects.count() == 1
 
 

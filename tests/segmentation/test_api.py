@@ -224,7 +224,7 @@ def test_unchanged_rules_are_refused(payload, as_manager, dealership, api_client
     ruleset_current(dealership=dealership)
     response = api_client_for(as_manager).post(reverse(RULES), payload, format="json")
     assert response.status_code == 400
-    assert response.json()["detail"] == "Nothing changed: these are the rules of version 1."
+    assert response.json()["message"] == "Nothing changed: these are the rules of version 1."
     assert RuleSet.objects.filter(dealership=dealership).count() == 1
 
 
@@ -347,7 +347,7 @@ def test_a_movement_from_a_failed_run_is_refused(advisor, seg, dealership, api_c
     )
     response = api_client_for(advisor).get(movement_url(seg["run"]), {"from": failed.pk})
     assert response.status_code == 400
-    assert "did not finish" in response.json()["detail"]
+    assert "did not finish" in response.json()["message"]
 
 
 # --- Per-customer results -------------------------------------------------------------------------------------
@@ -419,7 +419,7 @@ def test_every_page_comes_from_the_run_of_the_first(advisor, dealership, api_cli
 def test_no_run_yet_is_a_clear_400(advisor, dealership, api_client_for):
     response = api_client_for(advisor).get(reverse(CUSTOMERS))
     assert response.status_code == 400
-    assert response.json()["detail"] == "No segmentation run yet: start one, then ask again."
+    assert response.json()["message"] == "No segmentation run yet: start one, then ask again."
 
 
 @pytest.mark.parametrize(("run", "status"), [("abc", 400), ("999999", 404)])
@@ -546,13 +546,13 @@ def test_the_quarterly_review_lists_upgrades_and_downgrades(advisor, dealership,
 def test_the_quarterly_review_of_another_dealership_is_its_own(outsider, seg, api_client_for):
     response = api_client_for(outsider).get(reverse(REVIEW), {"first": "2025-06-30", "second": "2025-09-30"})
     assert response.status_code == 400
-    assert "2025-06-30" in response.json()["detail"]  # SZ01's run is not theirs
+    assert "2025-06-30" in response.json()["message"]  # SZ01's run is not theirs
 
 
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
-        ({"first": "2025-03-31", "second": "2025-06-30"}, "detail", "No segmentation run on or before 2025-03-31"),
+        ({"first": "2025-03-31", "second": "2025-06-30"}, None, "No segmentation run on or before 2025-03-31"),
         ({"first": "2025-06-30"}, "second", "required"),
         ({"first": "Q1", "second": "2025-06-30"}, "first", "format"),
         ({"first": "2025-06-30", "second": "2025-03-31"}, "second", "must come after the first"),
@@ -561,7 +561,8 @@ def test_the_quarterly_review_of_another_dealership_is_its_own(outsider, seg, ap
 def test_a_bad_quarterly_review_query_says_why(params, field, message, advisor, seg, api_client_for):
     response = api_client_for(advisor).get(reverse(REVIEW), params)
     assert response.status_code == 400
-    assert message in json.dumps(response.json()[field])
+    body = response.json()
+    assert message in (body["message"] if field is None else json.dumps(body["fields"][field]))
 
 
 # --- The schema -----------------------------------------------------------------------------------------------
