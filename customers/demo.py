@@ -726,8 +726,10 @@ def demo_users(*, dealership: Dealership) -> dict[str, models.Model]:
             defaults={
                 "role": role,
                 "display_name": display_name,
-                "is_staff": role == Role.ADMIN,
-                "is_superuser": role == Role.ADMIN,
+                # The dealership's administrator uses the app's /staff/ pages; the Django admin is for
+                # the platform's operators (createsuperuser), so no demo account is staff or superuser.
+                "is_staff": False,
+                "is_superuser": False,
             },
         )
         if created:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("segments/", include("segmentation.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("calls/", include("campaigns.workbench_urls")),
+    path("staff/", include("dealercrm.core.staff.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("dealercrm.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -22,7 +22,7 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 DJANGO_APPS = [
-    "django.contrib.admin",
+    "dealercrm.core.apps.OperatorsAdminConfig",  # django.contrib.admin, for the platform's operators only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -161,10 +161,16 @@ def test_the_header_shows_product_nav_store_language_and_user_menu(client_for, a
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html)  # works offline: nothing loaded from elsewhere
 
 
-def test_the_admin_link_is_for_staff_only(client_for, advisor, admin_user):
+def test_the_django_admin_link_is_for_the_platforms_operators_only(client_for, advisor, admin_user):
     assert 'data-testid="nav-admin"' not in text(client_for(advisor).get(COUNTER))
+    # the store's administrator gets the app's Administration pages, not the Django admin
+    html = text(client_for(admin_user).get(COUNTER))
+    assert 'data-testid="nav-admin"' not in html and 'data-testid="nav-staff"' in html
 
-    admin_user.is_staff = True
+    admin_user.is_staff = True  # staff alone does not open the Django admin
+    admin_user.save()
+    assert 'data-testid="nav-admin"' not in text(client_for(admin_user).get(COUNTER))
+    admin_user.is_superuser = True
     admin_user.save()
     assert 'data-testid="nav-admin"' in text(client_for(admin_user).get(COUNTER))
 

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
 from ..models import ApiToken, Dealership, Membership, User
+from ..roles import Role
 from ..tenancy import user_dealerships
 
 
@@ -65,8 +66,24 @@ KINDS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
 @dataclass
 class Change:
     field: str
+    label: str
     old: object
     new: object
+
+
+def _shown(field: str, value):
+    """A value as a person reads it: a role's name, yes/no."""
+    if value is None:
+        return None
+    if field == "role":
+        return Role(value).label if value in Role.values else value
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return value
+
+
+def _change(model, field: str, old, new) -> Change:
+    return Change(field, model._meta.get_field(field).verbose_name, _shown(field, old), _shown(field, new))
 
 
 @dataclass
@@ -103,7 +120,7 @@ def _scoped_histories(dealership: Dealership):
                 f"{row.user.username if row.user else row.user_id} @ "
                 f"{row.dealership.code if row.dealership else row.dealership_id}"
             ),
-            ["user_id", "dealership_id"],
+            [],  # created or deleted: the record's name says which user and which dealership
         ),
         (
             _("dealership"),
@@ -115,7 +132,7 @@ def _scoped_histories(dealership: Dealership):
             _("API token"),
             ApiToken.history.filter(user_id__in=users).select_related("user"),
             lambda row: f"{row.name} ({row.token_key}…) · {row.user.username if row.user else row.user_id}",
-            ["name", "expiry", "user_id"],
+            ["name", "expiry"],
         ),
     ]
 
@@ -131,7 +148,8 @@ def audit_events(*, dealership: Dealership, limit: int = 200) -> list[AuditEvent
         latest = list(history.select_related("history_user").order_by("-history_date", "-history_id")[:limit])
         if not latest:
             continue
-        pk_name = history.model.instance_type._meta.pk.attname
+        model = history.model.instance_type
+        pk_name = model._meta.pk.attname
         ids = {getattr(row, pk_name) for row in latest}
         every = history.model.objects.filter(**{f"{pk_name}__in": ids}).order_by(pk_name, "history_date", "history_id")
         previous = {}
@@ -145,13 +163,13 @@ def audit_events(*, dealership: Dealership, limit: int = 200) -> list[AuditEvent
             changes = []
             if row.history_type == "~" and before is not None:
                 changes = [
-                    Change(field, getattr(before, field), getattr(row, field))
+                    _change(model, field, getattr(before, field), getattr(row, field))
                     for field in fields
                     if getattr(before, field) != getattr(row, field)
                 ]
             elif row.history_type == "+":
                 changes = [
-                    Change(field, None, getattr(row, field))
+                    _change(model, field, None, getattr(row, field))
                     for field in fields
                     if getattr(row, field) not in (None, "")
                 ]

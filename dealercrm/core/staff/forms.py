@@ -1,0 +1,111 @@
+"""Forms of the administration pages: they only map input; the services validate and write."""
+
+import zoneinfo
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+
+from ..forms import fields_only_helper
+from ..roles import Role
+from . import services
+
+
+class _Form(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = fields_only_helper()
+
+
+class DealershipsField(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.code})"
+
+
+class StaffEditForm(_Form):
+    display_name = forms.CharField(label=_("Display name"), max_length=100, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    dealerships = DealershipsField(
+        label=_("Dealerships"),
+        queryset=None,
+        help_text=_("Among your dealerships; the user's other dealerships stay as they are."),
+        error_messages={"required": _("Choose at least one dealership.")},
+    )
+
+    def __init__(self, *args, dealerships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dealerships"].queryset = dealerships
+
+
+class StaffCreateForm(StaffEditForm):
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        help_text=_("What they log in with: letters, digits and @ . + - _ only."),
+    )
+    password = forms.CharField(
+        label=_("Initial password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html,
+    )
+    field_order = ["username", "display_name", "role", "dealerships", "password"]
+
+
+class PasswordForm(_Form):
+    password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html,
+    )
+    password2 = forms.CharField(
+        label=_("New password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password2") and data["password"] != data["password2"]:
+            self.add_error("password2", _("The two passwords differ."))
+        return data
+
+
+class TokenForm(_Form):
+    user = forms.ModelChoiceField(
+        label=_("Acts as"),
+        queryset=None,
+        help_text=_("The token may do what this user's role may do. A REST client is usually a user of its own."),
+    )
+    name = forms.CharField(
+        label=_("Name"), max_length=100, help_text=_("What the token is for, e.g. the DMS sync or the BI tool.")
+    )
+    days = forms.TypedChoiceField(
+        label=_("Expires after"),
+        coerce=int,
+        choices=[(days, _("%(days)d days") % {"days": days}) for days in sorted(services.TOKEN_EXPIRY_DAYS)],
+        initial=services.TOKEN_EXPIRY_DAYS[0],
+    )
+
+    def __init__(self, *args, users, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = users
+        self.fields["user"].label_from_instance = lambda user: f"{user} ({user.username} · {user.get_role_display()})"
+
+
+class DealershipSettingsForm(_Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=[(zone, zone) for zone in sorted(zoneinfo.available_timezones())],
+        help_text=_("The store's days (today, a campaign's last day, a coupon's expiry) follow it."),
+    )
+    plate_prefix = forms.CharField(
+        label=_("Plate prefix"),
+        max_length=2,
+        required=False,
+        help_text=_("Plate prefix of the store's region, e.g. 粤B."),
+    )
