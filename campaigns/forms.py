@@ -17,7 +17,7 @@ from crispy_forms.layout import Column, Field, Fieldset, Layout, Row
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from customers.models import VisitType
 from customers.selectors import vehicle_list
@@ -167,7 +167,7 @@ def tag_choices(dealership) -> list:
 class TargetGroupForm(forms.Form):
     """A target group: its filters (``targeting.FILTER_KEYS``), goal, script and offers, A/B test and holdout."""
 
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=80)
+    name = forms.CharField(label=pgettext_lazy("target group", "Name"), max_length=80)
     position = forms.IntegerField(
         label=gettext_lazy("Order"),
         required=False,

@@ -36,7 +36,7 @@ class Campaign(models.Model):
         Dealership, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("dealership"), db_index=False
     )
     code = models.CharField(
-        _("campaign code"), max_length=32, help_text=_("The 活动代码 that visits of the campaign carry.")
+        _("campaign code"), max_length=32, help_text=_("The campaign code the DMS writes on the campaign's visits.")
     )
     name = models.CharField(_("campaign name"), max_length=120)
     kind = models.CharField(_("type"), max_length=12, choices=CampaignKind.choices)

@@ -21,6 +21,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import MONEY, Customer, Vehicle
 from dealercrm.core.models import Dealership
@@ -474,7 +475,7 @@ class Tag(models.Model):
         Dealership, on_delete=models.PROTECT, related_name="tags", verbose_name=_("dealership"), db_index=False
     )
     code = models.SlugField(_("code"), max_length=40)
-    name = models.CharField(_("name"), max_length=60)
+    name = models.CharField(pgettext_lazy("tag", "name"), max_length=60)
     kind = models.CharField(_("kind"), max_length=20, choices=TagKind.choices)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
