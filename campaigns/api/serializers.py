@@ -117,7 +117,7 @@ class CampaignSerializer(ScopedSerializerMixin, serializers.ModelSerializer):
         read_only_fields = ["status", "created_at", "updated_at"]
         extra_kwargs = {
             "status": {"help_text": _("Changes through the schedule, start and finish actions only.")},
-            "code": {"help_text": _("The 活动代码 that visits of the campaign carry; stored in capitals.")},
+            "code": {"help_text": _("The campaign code the DMS writes on the campaign's visits; stored in capitals.")},
         }
 
     def validate(self, attrs):
