@@ -37,6 +37,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "complaint.manage": MANAGERS,
     "reports.view": frozenset({Role.AGENT, Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
     "reports.all": frozenset({Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
+    # Whole-store lists of customers leaving the app (CSV, XLSX, the API's bulk lists): the SPEC's "exports of
+    # personal data" row, where the agent's "own figures" are no export of the store's customers.
+    "exports.personal": frozenset({Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
+    # The API's schema and its browsable docs: for the managers and administrators who set up REST clients.
+    "api.docs": frozenset({Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
     "staff.manage": frozenset({Role.ADMIN}),
 }
 

@@ -39,6 +39,10 @@ SPEC_TABLE = {
     # reports, dashboards, exports of personal data: —, own figures, ✓, ✓, ✓
     "reports.view": (False, True, True, True, True),
     "reports.all": (False, False, True, True, True),
+    # (the agent's "own figures" are no export of the store's customers)
+    "exports.personal": (False, False, True, True, True),
+    # the API's schema and docs: "for managers and administrators" (issue 10), the call-centre manager included
+    "api.docs": (False, False, True, True, True),
     # users, roles, dealerships, audit trail: — — — — ✓
     "staff.manage": (False, False, False, False, True),
 }
