@@ -57,14 +57,30 @@
       event.detail.isError = false;
     }
   });
-  // After the settle (during it, htmx gives elements that keep their id their old attributes for a moment).
+  // Where the next key press starts from. htmx gives the focus back to the field that had it when the new card
+  // has a field of the same id (the date after D + Enter, the call-back time after T + Enter): the next
+  // customer's "1" would then type into that field. So as soon as a call is recorded (any answer but the 422
+  // refusal), the focus goes to the new customer's name, before any key can reach the field; the page's keys
+  // work at once.
+  function focusCard() {
+    const title = current.querySelector("#call-card-title");
+    if (title) {
+      title.focus({ preventScroll: true });
+    } else if (current.contains(document.activeElement)) {
+      document.activeElement.blur();
+    }
+  }
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target !== current) return;
+    if (event.detail.xhr.status !== 422) focusCard();
+  });
+  // A refusal: the field it is about, after the settle (during it, htmx gives elements that keep their id
+  // their old attributes for a moment, so .is-invalid is only right afterwards).
   document.body.addEventListener("htmx:afterSettle", (event) => {
     if (event.detail.target !== current) return;
-    // The field the refusal is about, else the customer's name: the next key press starts from there.
     const invalid = current.querySelector(".is-invalid");
-    const title = current.querySelector("#call-card-title");
     if (invalid) invalid.focus();
-    else if (title && !current.contains(document.activeElement)) title.focus({ preventScroll: true });
+    else if (!current.contains(document.activeElement)) focusCard();
   });
 
   document.addEventListener("keydown", (event) => {

@@ -190,3 +190,69 @@ def test_an_agent_works_three_customers_from_the_keyboard(
     expect(page.locator("[data-testid=arrival]")).to_have_count(0)
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.ARRIVED
+
+
+@pytest.fixture
+def six_customers(dealership, as_manager, agent):
+    """A running campaign with six customers on the agent's list, called in this order."""
+    today = timezone.localdate()
+    names = ["赵一", "钱二", "孙三", "李四", "周五", "吴六"]
+    for i, name in enumerate(names):
+        customer = CustomerFactory(dealership=dealership, name=name, phone=f"+861390024{i:04d}")
+        VehicleFactory(owner=customer, plate=f"粤BF{i}66{i}", model="新君越")
+    campaign = services.campaign_create(
+        dealership=dealership,
+        acting_user=as_manager,
+        code="SPRING27",
+        name="春季回访",
+        kind="maintenance",
+        starts_on=today - timedelta(days=1),
+        ends_on=today + timedelta(days=20),
+    )
+    services.target_group_create(campaign=campaign, name="新君越车主", filters={"models": ["新君越"]})
+    services.campaign_schedule(campaign=campaign)
+    services.campaign_start(campaign=campaign, today=today)
+    services.invitation_list_generate(campaign=campaign, agents=[agent])
+    return list(Invitation.objects.filter(campaign=campaign).select_related("customer").order_by("id"))
+
+
+def test_after_every_outcome_the_keys_work_at_once(page, log_in, screenshot, agent, six_customers):
+    """The focus trap: after D + date + Enter (accepted) or T + Enter (call back), the next customer's key
+    records an outcome instead of typing into the date or time field that had the focus."""
+    today = timezone.localdate()
+    invitations = six_customers
+    log_in("agent")
+    page.goto("/calls/")
+    expect_customer(page, invitations[0])
+
+    def accept_with_the_date_field():
+        page.keyboard.press("d")
+        expect(page.locator("#appointment_date")).to_be_focused()
+        page.locator("#appointment_date").fill(today.isoformat())
+        page.keyboard.press("Enter")
+
+    def call_back_with_the_time_field():
+        page.keyboard.press("t")
+        expect(page.locator("#call_back_at")).to_be_focused()
+        page.keyboard.press("Enter")
+
+    # Each step: what the agent does for the customer on screen; the next step starts the moment the next
+    # customer is shown, with a key press.
+    steps = [
+        (accept_with_the_date_field, "accepted"),
+        (lambda: page.keyboard.press("1"), "no_answer"),
+        (call_back_with_the_time_field, "call_back"),
+        (lambda: page.keyboard.press("2"), "busy"),
+        (accept_with_the_date_field, "accepted"),
+        (lambda: page.keyboard.press("4"), "declined"),
+    ]
+    for i, (act, _outcome) in enumerate(steps):
+        act()
+        if i + 1 < len(invitations):
+            expect_customer(page, invitations[i + 1])
+    expect(page.get_by_test_id("workbench-empty")).to_be_visible()
+    screenshot("all-six-called")
+
+    outcomes = dict(CallAttempt.objects.values_list("invitation_id", "outcome"))
+    assert outcomes == {invitation.pk: outcome for invitation, (_act, outcome) in zip(invitations, steps, strict=True)}
+    assert Appointment.objects.filter(date=today).count() == 2
