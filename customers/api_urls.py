@@ -10,4 +10,7 @@ router.register("visits", api.VisitViewSet, basename="api-visit")
 router.register("appointments", api.AppointmentViewSet, basename="api-appointment")
 
 urlpatterns = router.urls
-urlpatterns += [path("import/", import_api.DmsImportApiView.as_view(), name="api-import")]
+urlpatterns += [
+    path("import/", import_api.DmsImportApiView.as_view(), name="api-import"),
+    path("imports/<int:pk>/", import_api.ImportRunApiView.as_view(), name="api-import-status"),
+]

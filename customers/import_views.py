@@ -1,26 +1,38 @@
-"""The DMS import page: upload, check (nothing written), confirm, download the rejected rows."""
+"""The DMS import page: upload, a check in the background (nothing written), confirm, download the rejected rows.
+
+Every step that reads the files runs as a Celery task (``customers.importing.jobs``): the page answers at once
+with the run (``?run=<id>``), which shows its progress, refreshing itself by htmx until the run has ended, and
+then its report.
+"""
 
 from django.contrib import messages
 from django.http import FileResponse, Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.views import DealershipMixin
 
 from .import_forms import DmsImportForm, max_upload_mb
-from .importing import run_import
+from .importing.jobs import import_start
+from .importing.report import ImportResult
 from .importing.schema import KIND_LABELS, KINDS
 from .importing.uploads import keep_uploads, load_upload
 from .models import ImportRun
 
 MAX_ERRORS_SHOWN = 500
+POLL_SECONDS = 2
+
+
+def count_summary(counts: dict) -> list[tuple[str, dict]]:
+    """An ImportRun's counts per file as (file label, counts), in the import's order."""
+    return [(str(KIND_LABELS[kind]), counts[kind]) for kind in KINDS if kind in (counts or {})]
 
 
 class DmsImportView(DealershipMixin, View):
-    """GET: the form (or a rejects file with ``?download=<token>&file=<kind>``). POST: check or import."""
+    """GET: the form, a run (``?run=<id>``: progress, then report) or a rejects file (``?download=<token>&file=``).
+    POST: upload and check, check again skipping invalid rows, or import (each queues a run)."""
 
     action = "dms.import"
     template_name = "customers/import.html"
@@ -28,6 +40,8 @@ class DmsImportView(DealershipMixin, View):
     def get(self, request):
         if "download" in request.GET:
             return self._download(request.GET["download"], request.GET.get("file", ""))
+        if "run" in request.GET:
+            return self._show(request.GET["run"])
         return self._render(DmsImportForm())
 
     def post(self, request):
@@ -37,7 +51,7 @@ class DmsImportView(DealershipMixin, View):
                 return self._commit(upload)
             upload.skip_invalid = bool(request.POST.get("skip_invalid"))
             upload.save()
-            return self._check(upload)
+            return redirect(self._url(run=self._queue(upload, dry_run=True).pk))
         form = DmsImportForm(request.POST, request.FILES)
         if not form.is_valid():
             return self._render(form)
@@ -47,39 +61,47 @@ class DmsImportView(DealershipMixin, View):
             dealership=self.dealership,
             skip_invalid=form.cleaned_data["skip_invalid"],
         )
-        return self._check(upload)
+        return redirect(self._url(run=self._queue(upload, dry_run=True).pk))
 
     # --- steps ------------------------------------------------------------------
-    def _run(self, upload, *, dry_run: bool):
-        return run_import(
-            dealership=self.dealership,
-            files=upload.files,
-            skip_invalid=upload.skip_invalid,
-            dry_run=dry_run,
-            acting_user=self.request.user,
-            source="page",
+    def _queue(self, upload, *, dry_run: bool) -> ImportRun:
+        """Queue the check (dry run) or the import of the kept files."""
+        return import_start(
+            dealership=self.dealership, upload=upload, acting_user=self.request.user, source="page", dry_run=dry_run
         )
-
-    def _check(self, upload):
-        """Everything is checked and counted in a transaction that is rolled back: nothing is written yet."""
-        try:
-            result = self._run(upload, dry_run=True)
-        except ApplicationError as exc:
-            messages.error(self.request, exc.message)
-            return redirect(self._url())
-        return self._render(None, result=result, upload=upload, step="preview")
 
     def _commit(self, upload):
         if upload.committed_run:
-            messages.info(self.request, _("These files were imported already."))
-            return redirect(self._url())
-        result = self._run(upload, dry_run=False)
-        if result.ok:
-            upload.committed_run = result.run_id
-            upload.save_rejects(result.rejects)
-            upload.drop_sources()
-            upload.save()
-        return self._render(None, result=result, upload=upload, step="done")
+            committed = ImportRun.objects.filter(pk=upload.committed_run).first()
+            if committed is not None and committed.status != ImportRun.Status.FAILED:
+                messages.info(self.request, _("These files were imported already."))
+                return redirect(self._url(run=committed.pk))
+        run = self._queue(upload, dry_run=False)
+        upload.committed_run = run.pk
+        upload.save()
+        return redirect(self._url(run=run.pk))
+
+    def _show(self, run_id: str):
+        if not str(run_id).isdigit():
+            raise Http404
+        run = get_object_or_404(
+            ImportRun.objects.select_related("started_by"), pk=int(run_id), dealership=self.dealership
+        )
+        upload = None
+        if run.upload and run.started_by_id == self.request.user.pk:
+            try:
+                upload = load_upload(run.upload, user=self.request.user, dealership=self.dealership)
+            except Http404:
+                upload = None
+        if not run.finished:
+            return self._render(None, run=run, step="running")
+        result = ImportResult.from_dict(run.report) if run.report else None
+        if result is not None and upload is not None:
+            result.rejects = {
+                kind: b"" for kind in upload.names if run.skip_invalid and upload.rejects_path(kind).is_file()
+            }
+        step = "preview" if run.dry_run else "done"
+        return self._render(None, run=run, result=result, upload=upload, step=step)
 
     def _download(self, token: str, kind: str):
         upload = load_upload(token, user=self.request.user, dealership=self.dealership)
@@ -92,23 +114,31 @@ class DmsImportView(DealershipMixin, View):
         return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type="text/csv")
 
     # --- rendering -----------------------------------------------------------
-    def _url(self) -> str:
-        return f"{reverse('customers:import')}?dealership={self.dealership.code}"
+    def _url(self, **params) -> str:
+        query = "".join(f"&{key}={value}" for key, value in params.items())
+        return f"{reverse('customers:import')}?dealership={self.dealership.code}{query}"
 
-    def _render(self, form, *, result=None, upload=None, step="upload"):
-        reports = []
+    def _render(self, form, *, run=None, result=None, upload=None, step="upload"):
+        reports, errors_shown = [], []
         if result is not None:
             reports = [(str(KIND_LABELS[kind]), report) for kind, report in result.files.items()]
+            errors_shown = [(str(KIND_LABELS.get(e.file, "")), e) for e in result.errors[:MAX_ERRORS_SHOWN]]
+        recent = []
+        if step == "upload":
+            runs = ImportRun.objects.filter(dealership=self.dealership).select_related("started_by")[:10]
+            recent = [(run_, count_summary(run_.counts)) for run_ in runs]
         context = {
             "dealership": self.dealership,
             "form": form,
             "step": step,
+            "run": run,
             "result": result,
             "reports": reports,
-            "errors_shown": [(str(KIND_LABELS[e.file]), e) for e in result.errors[:MAX_ERRORS_SHOWN]] if result else [],
+            "errors_shown": errors_shown,
             "upload": upload,
             "rejects": [(kind, str(KIND_LABELS[kind])) for kind in (result.rejects if result else {})],
             "max_upload_mb": max_upload_mb(),
-            "recent_runs": ImportRun.objects.filter(dealership=self.dealership).select_related("started_by")[:10],
+            "recent_runs": recent,
+            "poll_seconds": POLL_SECONDS,
         }
         return render(self.request, self.template_name, context)

@@ -395,12 +395,22 @@ class Appointment(models.Model):
 
 
 class ImportRun(models.Model):
-    """One DMS import: who, when, which files, the outcome and the report. The audit record of bulk writes."""
+    """One DMS import: who, when, which files, its progress, the outcome and the report. The audit record of bulk
+    writes (the history rows it writes name it: ``history_change_reason = "import #<id>"``).
+
+    A page or API upload creates it ``queued`` and a Celery task runs it (``running``, with its progress
+    counters), ending ``succeeded`` (written, or checked for a dry run), ``refused`` (a bad row or file: nothing
+    written) or ``failed`` (stopped by an error of ours: nothing written either). ``report`` then holds the
+    ``ImportReport`` (``customers.importing.report.ImportResult.as_dict``)."""
 
     class Status(models.TextChoices):
-        PREVIEWED = "previewed", _("Checked, not committed")
-        COMMITTED = "committed", _("Imported")
-        REJECTED = "rejected", _("Rejected")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Done")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Failed")
+
+    FINISHED = (Status.SUCCEEDED, Status.REFUSED, Status.FAILED)
 
     dealership = models.ForeignKey(
         Dealership, on_delete=models.PROTECT, related_name="import_runs", verbose_name=_("dealership")
@@ -409,13 +419,22 @@ class ImportRun(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("started by")
     )
     source = models.CharField(_("source"), max_length=10)  # command / page / api
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    dry_run = models.BooleanField(_("check only"), default=False)
     skip_invalid = models.BooleanField(_("skip invalid rows"), default=False)
+    upload = models.CharField(_("uploaded files"), max_length=32, blank=True)  # customers.importing.uploads token
+    language = models.CharField(_("language"), max_length=10, blank=True)  # of the report's messages
     files = models.JSONField(_("files"), default=dict)
     counts = models.JSONField(_("counts"), default=dict)
     errors = models.JSONField(_("errors"), default=list)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_checked = models.PositiveIntegerField(_("rows checked"), default=0)
+    rows_written = models.PositiveIntegerField(_("rows written"), default=0)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("DMS import")
@@ -424,3 +443,7 @@ class ImportRun(models.Model):
 
     def __str__(self):
         return f"{self.dealership_id} {self.created_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED

@@ -18,3 +18,22 @@ def flag_duplicate_phones_task(dealership_id: int | None = None) -> dict[str, in
     if dealership_id:
         dealerships = dealerships.filter(pk=dealership_id)
     return {d.code: customers_flag_duplicate_phones(dealership=d) for d in dealerships}
+
+
+@shared_task(
+    bind=True,
+    name="customers.tasks.import_run_task",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=0,
+    time_limit=30 * 60,
+    soft_time_limit=29 * 60,
+)
+def import_run_task(self, run_id: int) -> str:
+    """Run the queued DMS import ``run_id`` (``customers.importing.jobs``); returns its status. Delivered twice,
+    it runs once; delivered again after its worker died, it runs again (the lost run wrote nothing)."""
+    from .importing.jobs import import_execute
+
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    run = import_execute(run_id=run_id, lost_ok=redelivered)
+    return run.status if run is not None else "skipped"

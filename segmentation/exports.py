@@ -8,11 +8,12 @@ maintenance_per_year, spend_per_year, repair_ratio, visits_12m, lifetime_value``
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 
 import xlsxwriter
+
+from dealercrm.core.exports import XLSX_OPTIONS, csv_dict_writer
 
 from .models import SegmentationRun
 from .selectors import customer_segments_at
@@ -78,8 +79,9 @@ def segment_rows(run: SegmentationRun, queryset=None) -> Iterator[dict[str, str]
 
 
 def write_csv(run: SegmentationRun, out, queryset=None) -> int:
-    """Write the export as CSV (UTF-8) to the text stream ``out``; returns the number of customers."""
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    """Write the export as CSV (UTF-8) to the text stream ``out``; returns the number of customers. A cell that
+    a spreadsheet would run as a formula is written as text (``dealercrm.core.exports``)."""
+    writer = csv_dict_writer(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     count = 0
     for row in segment_rows(run, queryset):
@@ -89,9 +91,9 @@ def write_csv(run: SegmentationRun, out, queryset=None) -> int:
 
 
 def xlsx_bytes(run: SegmentationRun, queryset=None) -> bytes:
-    """The export as an Excel workbook (numbers as numbers, codes as text)."""
+    """The export as an Excel workbook (numbers as numbers, codes as text, never a formula)."""
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "constant_memory": True})
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "constant_memory": True, **XLSX_OPTIONS})
     sheet = workbook.add_worksheet("segments")
     sheet.write_row(0, 0, COLUMNS)
     numeric = {"maintenance_per_year", "spend_per_year", "repair_ratio", "visits_12m", "lifetime_value"}

@@ -1,6 +1,9 @@
 """DMS files to DataFrames of text.
 
-A file is CSV (UTF-8 with or without BOM, else GBK) or Excel (.xlsx). Every
+A file is CSV (UTF-8 with or without BOM, else GBK) or Excel (.xlsx). A file
+that is neither (Shift-JIS, Big5, Latin-1, UTF-16…) mostly still decodes as
+GB18030, into characters no DMS export holds: such text is refused before
+anything is written, naming the first line that shows it (``garbled_line``). Every
 cell is read as text (never as a float: amounts stay exact), blank lines are
 kept so that row numbers match what the user sees (the header is row 1), and
 CSV is read in chunks so that memory stays flat however long the file is.
@@ -12,8 +15,10 @@ pandas. Both give the same frames.
 """
 
 import codecs
+import functools
 import io
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +29,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from django.utils.translation import gettext as _
 
+from .report import quote
 from .schema import FileSchema
 
 CHUNK_ROWS = 50_000
@@ -73,35 +79,144 @@ class _Scan:
     encoding: str
     lines: int
     blank_lines: bool = False  # an empty line (or one holding only "\r") after the first
+    control_chars: bool = False  # a control byte (NUL, …) somewhere: the cells are then checked for them
 
 
-def _detect_encoding(handle) -> _Scan:
+# Control bytes (tab and line breaks are text). Neither UTF-8 nor GBK uses them inside a multi-byte character.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SAVE_AS_UTF8 = _("Save it from Excel as “CSV UTF-8” and upload it again.")
+
+# Characters that text read as GB18030 holds only when it was written in another encoding: private use (Big5
+# punctuation lands there), Japanese kana (Shift-JIS / EUC-JP), box drawing, C1 control codes. A Chinese DMS
+# export does not contain them.
+_UNLIKELY = re.compile("[\ue000-\uf8ff\uff61-\uff9f\u3040-\u30ff\u2500-\u257f\x80-\x9f]")
+RARE_SHARE = 0.3  # of the characters beyond ASCII, outside GB2312: ~1 % in Chinese names and addresses
+RARE_MIN = 3  # and at least this many (a rare name such as 王喆 is not a garbled file)
+_LATIN_LOOKS = 1000  # rare characters looked at one by one for a Latin letter before them
+
+
+@functools.cache
+def _rare_cjk() -> re.Pattern:
+    """Chinese characters outside GB2312's 6,763 (the everyday ones): text read in the wrong encoding is
+    mostly made of them (Shift-JIS read as GBK: nearly all; Big5: half)."""
+    common = set()
+    for high in range(0xB0, 0xF8):
+        for low in range(0xA1, 0xFF):
+            try:
+                common.add(bytes([high, low]).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    ranges, start, previous = [], None, None
+    for point in [*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000)]:
+        if chr(point) in common:
+            continue
+        if start is not None and point == previous + 1:
+            previous = point
+            continue
+        if start is not None:
+            ranges.append((start, previous))
+        start = previous = point
+    ranges.append((start, previous))
+    return re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges) + "]")
+
+
+@dataclass
+class _Garble:
+    """Evidence, block by block over one file, that its text was not written in GBK."""
+
+    non_ascii: int = 0
+    rare: int = 0
+    first_rare: tuple[int, str] | None = None  # (line, text) of the first line holding a rare character
+    found: tuple[int, str] | None = None  # (line, text) of the first line that shows the file garbled
+
+    def feed(self, text: str, first_line: int) -> None:
+        if self.found:
+            return
+
+        def line_at(position: int) -> tuple[int, str]:
+            start = text.rfind("\n", 0, position) + 1
+            end = text.find("\n", position)
+            return first_line + text.count("\n", 0, position), text[start : end if end >= 0 else len(text)]
+
+        if match := _UNLIKELY.search(text):
+            self.found = line_at(match.start())
+            return
+        rare = _rare_cjk()
+        self.non_ascii += len(text) - len(text.encode("ascii", "ignore"))
+        count = len(rare.findall(text))  # few in a real file; a garbled one is decided on this block
+        if not count:
+            return
+        self.rare += count
+        if self.first_rare is None:
+            self.first_rare = line_at(rare.search(text).start())
+        if count <= _LATIN_LOOKS:
+            for match in rare.finditer(text):
+                # Right after a Latin letter ("M黮ler"): a Latin-1 accent read together with the next byte.
+                before = text[match.start() - 1] if match.start() else ""
+                if before.isascii() and before.isalpha():
+                    self.found = line_at(match.start())
+                    return
+        if self.rare >= RARE_MIN and self.rare > RARE_SHARE * self.non_ascii:
+            self.found = self.first_rare
+
+    def garbled(self) -> tuple[int, str] | None:
+        return self.found
+
+
+def _detect_encoding(handle, name: str = "") -> _Scan:
     """utf-8-sig when the whole file decodes as UTF-8 (a BOM is optional), else GBK (read as GB18030, its
-    superset); with the number of lines and whether one of them is blank."""
+    superset) unless the text shows it was written in another encoding; with the number of lines, whether one
+    of them is blank and whether a control byte (NUL, …) appears."""
+    start = handle.read(4)
+    handle.seek(0)
+    wide = len(start) == 4 and (start[1] == start[3] == 0 or start[0] == start[2] == 0)  # "c\0u\0…" without BOM
+    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or wide:
+        raise FileProblem(
+            _("“%(file)s” is UTF-16 text (Excel's “Unicode text”), not CSV. %(advice)s")
+            % {"file": name, "advice": _SAVE_AS_UTF8}
+        )
     decoder = codecs.getincrementaldecoder("utf-8")()
-    lines, blank, tail = 0, False, b""
+    lines, blank, tail, control = 0, False, b"", False
     try:
         while block := handle.read(_DECODE_BLOCK):
             decoder.decode(block)
             lines += block.count(b"\n")
             seen = tail + block
             blank = blank or b"\n\n" in seen or b"\n\r\n" in seen
+            control = control or _CONTROL_BYTES.search(block) is not None
             tail = block[-2:]
         decoder.decode(b"", final=True)
-        return _Scan("utf-8-sig", lines, blank)
+        return _Scan("utf-8-sig", lines, blank, control)
     except UnicodeDecodeError:
         pass
     handle.seek(0)
-    lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(_DECODE_BLOCK), b""))
-    handle.seek(0)
     decoder = codecs.getincrementaldecoder("gb18030")()
+    garble = _Garble()
+    lines, control = 0, False
     try:
         while block := handle.read(_DECODE_BLOCK):
-            decoder.decode(block)
-        decoder.decode(b"", final=True)
+            text = decoder.decode(block)
+            garble.feed(text, lines + 1)
+            lines += text.count("\n")
+            control = control or _CONTROL_BYTES.search(block) is not None
+        garble.feed(decoder.decode(b"", final=True), lines + 1)
     except UnicodeDecodeError as exc:
-        raise FileProblem(_("The file is neither UTF-8 nor GBK text; save it from Excel as CSV (UTF-8).")) from exc
-    return _Scan("gb18030", lines, blank_lines=True)  # not scanned for blank lines: read by pandas
+        raise FileProblem(
+            _("“%(file)s” is neither UTF-8 nor GBK text. %(advice)s") % {"file": name, "advice": _SAVE_AS_UTF8}
+        ) from exc
+    if found := garble.garbled():
+        line, text = found
+        raise FileProblem(
+            _(
+                "“%(file)s” does not read as UTF-8 or GBK text: line %(line)d reads “%(text)s”, characters a DMS "
+                "export does not hold. It was probably saved in another encoding (Shift-JIS, Big5, Latin-1…). "
+                "%(advice)s"
+            )
+            % {"file": name, "line": line, "text": quote(text), "advice": _SAVE_AS_UTF8},
+            row=line,
+            value=text,
+        )
+    return _Scan("gb18030", lines, blank_lines=True, control_chars=control)  # blank lines: read by pandas
 
 
 @dataclass
@@ -117,6 +232,7 @@ class DmsFile:
     columns: dict[str, str] = field(default_factory=dict)  # column name -> header as written
     approx_rows: int = 0  # lines in the file (a quoted cell may hold a line break): for estimates only
     blank_lines: bool = True  # CSV: whether a line may be blank (then pandas reads it, keeping row numbers)
+    control_chars: bool = True  # whether a cell may hold a control character (NUL, …): then the cells are checked
     _frame: pd.DataFrame | None = None  # Excel: the whole sheet
 
     @classmethod
@@ -133,8 +249,9 @@ class DmsFile:
                 header = [str(c) for c in dms_file._frame.columns]
             else:
                 dms_file.format = "csv"
-                scan = _detect_encoding(handle)
+                scan = _detect_encoding(handle, dms_file.name)
                 dms_file.encoding, dms_file.blank_lines = scan.encoding, scan.blank_lines
+                dms_file.control_chars = scan.control_chars
                 dms_file.approx_rows = max(scan.lines - 1, 0)
                 handle.seek(0)
                 header = dms_file._read_csv_header(handle)

@@ -5,6 +5,7 @@ import time
 from collections import defaultdict
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import ImportRun
@@ -12,8 +13,9 @@ from customers.services import customers_flag_duplicate_phones
 from dealercrm.core.exceptions import ApplicationError
 
 from .bulkload import hash_joins
+from .progress import Progress
 from .reader import DmsFile, FileProblem, source_name
-from .report import FileReport, ImportResult, RowError, rejects_csv
+from .report import COMMITTED, PREVIEWED, REJECTED, FileReport, ImportResult, RowError, rejects_csv
 from .schema import CUSTOMERS, KIND_LABELS, KINDS, SCHEMAS, VEHICLES, VISITS
 from .validate import ChunkChecker
 from .visits import write_visits
@@ -31,6 +33,12 @@ class _Rollback(Exception):
     """Leave the transaction without writing (a rejected import or a dry run)."""
 
 
+def history_reason(run: ImportRun) -> str:
+    """What the history rows an import writes say: ``import #12``, or ``import #12 (system)`` when nobody
+    started it (a command run without ``--user``)."""
+    return f"import #{run.pk}" if run.started_by_id else f"import #{run.pk} (system)"
+
+
 def run_import(
     *,
     dealership,
@@ -39,6 +47,8 @@ def run_import(
     dry_run: bool = False,
     acting_user=None,
     source: str = "command",
+    run: ImportRun | None = None,
+    bulk: bool = False,
 ) -> ImportResult:
     """Import the DMS ``files`` ({"customers"|"vehicles"|"visits": path or binary file-like}) into ``dealership``.
 
@@ -46,7 +56,10 @@ def run_import(
     rows are imported, rows depending on a rejected row are rejected too, and
     ``result.rejects`` holds the rejected rows per file). ``dry_run`` checks and
     counts everything inside a transaction that is rolled back. Every call leaves
-    an ``ImportRun`` (the audit record), whatever the outcome.
+    an ``ImportRun`` (the audit record), whatever the outcome: ``run`` when given
+    (a queued run a task executes), else one created here. ``bulk`` allows the
+    bulk-load mode (indexes dropped, triggers off: ``bulkload``), for
+    ``manage.py import_dms --bulk`` only, never for an import started from the web.
     """
     started = time.monotonic()
     files = {kind: source_file for kind, source_file in files.items() if source_file}
@@ -54,15 +67,47 @@ def run_import(
     if unknown:
         raise ValueError(f"Unknown DMS file kinds: {sorted(unknown)}")
     if not files:
-        raise ApplicationError(_("Choose at least one file to import: customers, vehicles or visits."))
+        raise ApplicationError(
+            _("Choose at least one file to import: customers, vehicles or visits."), code="import_no_file"
+        )
     if source not in SOURCES:
         raise ValueError(f"Unknown import source {source!r}")
+    user = acting_user if getattr(acting_user, "pk", None) else None
+    if run is None:
+        run = ImportRun.objects.create(
+            dealership=dealership,
+            started_by=user,
+            source=source,
+            status=ImportRun.Status.RUNNING,
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            started_at=timezone.now(),
+        )
+    progress = Progress(run.pk)
+    try:
+        result = _run(
+            run,
+            files,
+            dealership=dealership,
+            user=user,
+            skip_invalid=skip_invalid,
+            dry_run=dry_run,
+            bulk=bulk,
+            progress=progress,
+        )
+    except BaseException:
+        progress.close()
+        _fail(run, progress)
+        raise
+    progress.close()
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    _finish(run, result, progress)
+    return result
 
-    result = ImportResult(
-        status=ImportRun.Status.PREVIEWED if dry_run else ImportRun.Status.COMMITTED,
-        dry_run=dry_run,
-        skip_invalid=skip_invalid,
-    )
+
+def _run(run, files, *, dealership, user, skip_invalid, dry_run, bulk, progress) -> ImportResult:
+    result = ImportResult(status=PREVIEWED if dry_run else COMMITTED, dry_run=dry_run, skip_invalid=skip_invalid)
+    result.run_id = run.pk
     opened: dict[str, DmsFile] = {}
     for kind in KINDS:
         if kind not in files:
@@ -76,24 +121,30 @@ def run_import(
         report.format, report.encoding = opened[kind].format, opened[kind].encoding_label
 
     if result.errors:
-        result.status = ImportRun.Status.REJECTED  # a file that cannot be read at all: nothing is imported
+        result.status = REJECTED  # a file that cannot be read at all: nothing is imported
     else:
         try:
-            _import(result, opened, dealership=dealership, acting_user=acting_user)
+            _import(result, opened, dealership=dealership, acting_user=user, run=run, bulk=bulk, progress=progress)
         except FileProblem as problem:  # found while reading on (a malformed line far down a CSV)
             result.errors.append(RowError(problem.kind, problem.row, problem.column, problem.value, problem.reason))
-            result.status = ImportRun.Status.REJECTED
+            result.status = REJECTED
+            _nothing_written(result)
 
     order = {kind: i for i, kind in enumerate(KINDS)}
     result.errors.sort(key=lambda e: (order[e.file], e.row))
-    if skip_invalid and result.status != ImportRun.Status.REJECTED:
+    if skip_invalid and result.status != REJECTED:
         result.rejects = _rejects(result.errors, opened)
-    result.duration_ms = int((time.monotonic() - started) * 1000)
-    result.run_id = _record(result, dealership=dealership, acting_user=acting_user, source=source)
     return result
 
 
-def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, acting_user) -> None:
+def _nothing_written(result: ImportResult) -> None:
+    """A refused import: every valid row is counted as not imported (none is lost from the counts)."""
+    for report in result.files.values():
+        report.created = report.updated = report.unchanged = 0
+        report.not_imported = max(report.rows - report.rejected, 0)
+
+
+def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, acting_user, run, bulk, progress) -> None:
     """Check every file (reporting every bad row) and write them in order, in one transaction.
 
     Customers are written before vehicles, vehicles before visits (which refer to
@@ -107,13 +158,19 @@ def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, act
 
     try:
         with transaction.atomic():
-            stage = Staging(dealership=dealership, acting_user=acting_user, dry_run=result.dry_run)
+            stage = Staging(
+                dealership=dealership,
+                acting_user=acting_user,
+                dry_run=result.dry_run,
+                bulk=bulk,
+                history_reason=history_reason(run),
+            )
             stage.begin(list(opened))
             for kind, dms_file in opened.items():
                 report = result.files[kind]
-                checker = ChunkChecker(dms_file.schema, dms_file.columns)
+                checker = ChunkChecker(dms_file.schema, dms_file.columns, today=dealership.local_date())
                 try:
-                    _load_file(stage, dms_file, checker, result, report, labels, may_write)
+                    _load_file(stage, dms_file, checker, result, report, labels, may_write, progress)
                 except FileProblem as problem:
                     problem.kind = kind
                     raise
@@ -124,9 +181,8 @@ def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, act
             for kind, report in result.files.items():
                 report.rejected = len(rejected_rows[kind])
             if not may_write():
-                result.status = ImportRun.Status.REJECTED
-                for report in result.files.values():
-                    report.created = report.updated = report.unchanged = 0
+                result.status = REJECTED
+                _nothing_written(result)
                 raise _Rollback
             if CUSTOMERS in opened:
                 customers_flag_duplicate_phones(dealership=dealership)
@@ -135,19 +191,24 @@ def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, act
             if result.dry_run:
                 raise _Rollback
     except _Rollback:
-        pass
+        progress.written = 0
+    except FileProblem:
+        progress.written = 0
+        raise
     logger.debug("transaction closed")
 
 
-def _load_file(stage, dms_file, checker, result, report, labels, may_write) -> None:
+def _load_file(stage, dms_file, checker, result, report, labels, may_write, progress) -> None:
     """Stage every chunk, check the whole file, then write it in a few statements."""
     kind, key = dms_file.schema.kind, dms_file.schema.key
     with stage.copying() as add:
         for first_row, frame in dms_file.chunks():
+            progress.add(read=len(frame))
             checked = checker.check(first_row, frame)
             report.rows += int((~checked.blank).sum())
             result.errors.extend(checked.errors)
             add(kind, checked, key)
+            progress.add(checked=len(frame))
     with hash_joins(stage.db, stage.staged[kind] >= LARGE_BATCH):
         result.errors.extend(stage.check_duplicates(kind, dms_file.columns[key]))
         result.errors.extend(stage.check_references(kind, dms_file.columns, labels))
@@ -159,6 +220,7 @@ def _load_file(stage, dms_file, checker, result, report, labels, may_write) -> N
             }[kind]
             report.created, report.updated = writer()
             report.unchanged = stage.staged[kind] - report.created - report.updated
+            progress.add(written=report.created + report.updated)
 
 
 def _rejects(errors: list[RowError], opened: dict[str, DmsFile]) -> dict[str, bytes]:
@@ -176,19 +238,33 @@ def _rejects(errors: list[RowError], opened: dict[str, DmsFile]) -> dict[str, by
     return rejects
 
 
-def _record(result: ImportResult, *, dealership, acting_user, source: str) -> int:
-    run = ImportRun.objects.create(
-        dealership=dealership,
-        started_by=acting_user if getattr(acting_user, "pk", None) else None,
-        source=source,
-        status=result.status,
-        skip_invalid=result.skip_invalid,
-        files={
-            kind: {"name": r.name, "format": r.format, "encoding": r.encoding, "rows": r.rows}
-            for kind, r in result.files.items()
-        },
-        counts=result.counts(),
-        errors=[error.as_dict() for error in result.errors[:MAX_STORED_ERRORS]],
-        duration_ms=result.duration_ms,
-    )
-    return run.pk
+def _finish(run: ImportRun, result: ImportResult, progress: Progress) -> None:
+    """The run's outcome, counts and report (its errors capped at MAX_STORED_ERRORS; the rejects are files)."""
+    run.status = ImportRun.Status.REFUSED if result.status == REJECTED else ImportRun.Status.SUCCEEDED
+    run.files = {
+        kind: {"name": r.name, "format": r.format, "encoding": r.encoding, "rows": r.rows}
+        for kind, r in result.files.items()
+    }
+    run.counts = result.counts()
+    run.errors = [error.as_dict() for error in result.errors[:MAX_STORED_ERRORS]]
+    report = result.as_dict(inline_rejects=False)
+    report["errors"] = run.errors
+    run.report = report
+    run.duration_ms = result.duration_ms
+    run.rows_read, run.rows_checked, run.rows_written = progress.read, progress.checked, progress.written
+    run.finished_at = timezone.now()
+    run.save()
+
+
+def _fail(run: ImportRun, progress: Progress) -> None:
+    """An import stopped by an error of ours (or a time limit): nothing was written; the run says so."""
+    try:
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportRun.Status.FAILED,
+            finished_at=timezone.now(),
+            rows_read=progress.read,
+            rows_checked=progress.checked,
+            rows_written=0,
+        )
+    except Exception:  # the connection itself may be what failed
+        logger.exception("import #%s: could not be marked failed", run.pk)

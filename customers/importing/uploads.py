@@ -1,9 +1,12 @@
-"""Uploaded DMS files kept between "check" and "import" on the import page.
+"""Uploaded DMS files, kept for the import task to read and between "check" and "import" on the import page.
 
 Each upload gets a directory ``MEDIA_ROOT/imports/<uuid>/`` holding the files
 and a ``manifest.json`` naming who uploaded them, for which dealership and with
-which option. Only that user, in that dealership, can use the token; anyone
-else gets "not found". Directories older than a day are swept at the next upload.
+which option. Only that user, in that dealership, can use the token from a page
+(``load_upload``); anyone else gets "not found". The task finds the files by the
+token its run names (``open_upload``). The uploaded files go after the import
+(the rejects files stay, to be downloaded); directories older than a day are
+swept at the next upload. ``MEDIA_ROOT`` must be shared by the web and the workers.
 """
 
 import json
@@ -91,17 +94,23 @@ def keep_uploads(files: dict, *, user, dealership, skip_invalid: bool) -> KeptUp
 
 def load_upload(token: str, *, user, dealership) -> KeptUpload:
     """The upload behind ``token``, if it is this user's in this dealership; else 404."""
+    upload = open_upload(token)
+    if upload is None or upload.user_id != user.pk or upload.dealership_id != dealership.pk:
+        raise Http404
+    return upload
+
+
+def open_upload(token: str) -> KeptUpload | None:
+    """The upload behind ``token`` for the task that imports it (no user to check there); None if gone."""
     try:
         token = uuid.UUID(str(token)).hex
     except ValueError:
-        raise Http404 from None
+        return None
     directory = _root() / token
     try:
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise Http404 from None
-    if manifest.get("user") != user.pk or manifest.get("dealership") != dealership.pk:
-        raise Http404
+        return None
     return KeptUpload(
         token=token,
         directory=directory,

@@ -15,11 +15,14 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import phonenumbers
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from customers.validators import (
     _VIN_VALUES,
     _VIN_WEIGHTS,
+    VISIT_CLOSED_BEFORE_OPENED,
+    import_date_errors,
     normalize_plate,
     normalize_vin,
     plate_error,
@@ -43,6 +46,9 @@ _CACHE_LIMIT = 500_000
 # column (``Series.str.fullmatch``, run by pyarrow's compute kernels on pandas' Arrow-backed strings).
 _MONEY_OK = r"[0-9]{1,10}(?:\.[0-9]{1,2})?"
 _INT_OK = r"[0-9]{1,9}"
+# Control characters (NUL and the like; tab and line breaks are text): never in a DMS value, and a NUL cannot
+# be stored at all. A cell holding one is refused with its row and column.
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 # The VIN check digit, vectorised (same tables as customers.validators.vin_check_digit).
 _VIN_CODES = np.full(256, -1, dtype=np.int64)
@@ -53,6 +59,16 @@ _VIN_WEIGHT_ROW = np.array(_VIN_WEIGHTS, dtype=np.int64)
 
 class _Bad(str):
     """A reason, marking a converted value as invalid."""
+
+
+class _Coded(str):
+    """A reason with the stable code of the rule it breaks (``customers.validators``: the page and the API
+    refuse the same value with the same code)."""
+
+    def __new__(cls, text: str, code: str):
+        reason = super().__new__(cls, text)
+        reason.code = code
+        return reason
 
 
 def _plain(value: str) -> str:
@@ -77,9 +93,27 @@ def _text(column: Column):
     return convert
 
 
+def accepted_spellings(choices: dict[str, str], language: str | None = None) -> str:
+    """Every spelling ``choices`` accepts ({spelling (lower case): stored code}, as ``schema`` defines them),
+    grouped by the value they give, each group in the reader's language order: English words first in the
+    English UI, Chinese ones first in the Chinese UI; e.g. "yes, y, true, 1, 是, 同意; no, n, false, 0, 否, 不同意"."""
+    chinese_first = (language or get_language() or "").lower().startswith("zh")
+    groups: dict[str, list[str]] = {}
+    for spelling, code in choices.items():
+        shown = code if spelling == code.lower() else spelling  # a stored code as it is written (M, ICE)
+        groups.setdefault(code, [])
+        if shown not in groups[code]:
+            groups[code].append(shown)
+
+    def order(spelling: str) -> int:
+        return int(spelling.isascii() == chinese_first)  # stable sort: the file's own order within a language
+
+    return "; ".join(", ".join(sorted(spellings, key=order)) for spellings in groups.values())
+
+
 def _choice(column: Column):
     choices = column.choices
-    accepted = ", ".join(sorted({k for k in choices if not k.isascii()} | set(choices.values())))
+    accepted = accepted_spellings(choices)
 
     def convert(value: str):
         code = choices.get(value.strip().lower())
@@ -205,7 +239,8 @@ def normalize_key(kind: str, values: np.ndarray) -> np.ndarray:
     """Keys as the staging tables hold them, for rows whether valid or not (to find the rows that depend on them)."""
     normalize = normalize_vin if kind == "vin" else str.strip
     codes, uniques = pd.factorize(values)
-    keys = np.array([normalize(u) or None for u in uniques] + [None], dtype=object)
+    # A NUL cannot be stored even in a staging table: such a key (refused anyway) is kept with a visible one.
+    keys = np.array([normalize(u).replace("\x00", "\u2400") or None for u in uniques] + [None], dtype=object)
     return keys[codes]
 
 
@@ -226,8 +261,12 @@ class CheckedChunk:
 class ChunkChecker:
     """Checks the chunks of one file; caches the verdict on values that repeat (VINs, dates, phones)."""
 
-    def __init__(self, schema: FileSchema, columns: dict[str, str]):
+    def __init__(
+        self, schema: FileSchema, columns: dict[str, str], *, control_chars: bool = True, today: date | None = None
+    ):
         self.schema = schema
+        self.today = today or date.today()  # the dealership's today (Dealership.local_date), for the date rules
+        self.control_chars = control_chars  # whether the file may hold control characters (else not looked for)
         self.headers = columns  # column name -> header as written in the file
         self.columns = [c for c in schema.columns if c.name in columns]
         self._converters = {c.name: CONVERTERS[c.kind](c) for c in self.columns}
@@ -238,6 +277,19 @@ class ChunkChecker:
 
         ``cells`` is the column as text ("" where empty), ``raw`` the same as a numpy array of ``str``.
         """
+        values, reasons, blank = self._convert_cells(column, cells, raw)
+        if not self.control_chars:
+            return values, reasons, blank
+        control = cells.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool, na_value=False)
+        if control.any():
+            values, reasons = values.copy(), reasons.copy()
+            values[control], blank[control] = None, False
+            reasons[control] = _(
+                "Holds a control character (such as NUL, shown as ␀) that is not text: remove it from the cell."
+            )
+        return values, reasons, blank
+
+    def _convert_cells(self, column: Column, cells: pd.Series, raw: np.ndarray):
         n = len(raw)
         values = np.full(n, None, dtype=object)
         reasons = np.full(n, None, dtype=object)
@@ -336,7 +388,14 @@ class ChunkChecker:
                 column_raw = raw[column.name]
                 for i in np.flatnonzero(column_bad):
                     errors.append(
-                        RowError(self.schema.kind, int(row_no[i]), header, str(column_raw[i]), column_reasons[i])
+                        RowError(
+                            self.schema.kind,
+                            int(row_no[i]),
+                            header,
+                            str(column_raw[i]),
+                            column_reasons[i],
+                            code=getattr(column_reasons[i], "code", ""),
+                        )
                     )
         errors.sort(key=lambda e: e.row)
         return CheckedChunk(
@@ -357,6 +416,10 @@ class ChunkChecker:
             wrong = closed < opened  # NaT compares False
             if wrong.any():
                 reasons["closed_at"] = reasons["closed_at"].copy()
-                reasons["closed_at"][wrong & pd.isna(reasons["closed_at"])] = _(
-                    "Closed before it was opened (opened_at)."
+                reasons["closed_at"][wrong & pd.isna(reasons["closed_at"])] = _Coded(
+                    _("Closed before it was opened (opened_at)."), VISIT_CLOSED_BEFORE_OPENED
                 )
+        # The date rules of the models (customers.validators), on the dealership's today.
+        for column, (rule, wrong) in import_date_errors(self.schema.kind, values, today=self.today).items():
+            reasons[column] = reasons[column].copy()
+            reasons[column][wrong & pd.isna(reasons[column])] = _Coded(str(rule.message), rule.code)

@@ -2,9 +2,10 @@
 """Writing the repair-orders file (the big one) from its staging table.
 
 Repair orders already on file are updated in one statement (only those that
-change), the new ones inserted in another. A large batch of new ones is
-bulk-loaded (see ``bulkload``): the table's secondary indexes are rebuilt after
-the insert instead of being maintained row by row.
+change), the new ones inserted in another. From ``manage.py import_dms --bulk``
+only, a large batch of new ones is bulk-loaded (see ``bulkload``): the table's
+secondary indexes are rebuilt after the insert instead of being maintained row
+by row. The history rows of what was written follow in one more statement.
 
 The visit's mileage stays on the visit; the vehicle's odometer
 (``Vehicle.mileage_km``) comes from the vehicles file. Neither a mileage reading
@@ -86,11 +87,12 @@ def write_visits(stage: Staging) -> tuple[int, int]:
     )
     stage._grew(ServiceVisit, created)  # before the rebuild: PostgreSQL sizes parallel index builds by it
     bulk.finish()
+    stage.write_history(ServiceVisit, VISITS)
     return created, updated
 
 
 def _bulk_pays(stage: Staging, bulk: BulkLoad, source: str, table: str) -> bool:
-    if not stage.postgres or stage.dry_run or stage.staged[VISITS] < min_rows():
+    if not stage.bulk or not stage.postgres or stage.dry_run or stage.staged[VISITS] < min_rows():
         return False
     ((new_rows,),) = stage._fetch(
         f"""SELECT COUNT(*) FROM {source} AS s WHERE NOT EXISTS (

@@ -11,7 +11,11 @@ SQL statements per file, whatever the number of rows:
 * per file, an ``UPDATE … FROM staging`` of the stored rows that actually change
   (a blank cell keeps the stored value: ``COALESCE(s.col, t.col)``; unchanged
   rows are not touched) and an ``INSERT … SELECT`` of the new ones. Their row
-  counts give created / updated; the rest is unchanged.
+  counts give created / updated; the rest is unchanged;
+* per file, an ``INSERT … SELECT`` into the model's history table
+  (django-simple-history) of the rows written (``updated_at`` is this import's
+  time): ``+`` for the new, ``~`` for the changed, by the user who started the
+  import, with the reason ``import #<run id>``. Unchanged rows get none.
 
 Both statements are plain SQL understood by PostgreSQL and SQLite ≥ 3.39
 (``UPDATE … FROM``, ``IS DISTINCT FROM``), so both backends give the same result.
@@ -126,10 +130,14 @@ IMPORT_WORK_MEM = "64MB"
 class Staging:
     """The staging tables of one import, inside the import's transaction."""
 
-    def __init__(self, *, dealership, acting_user=None, dry_run: bool = False):
+    def __init__(
+        self, *, dealership, acting_user=None, dry_run: bool = False, bulk: bool = False, history_reason: str = ""
+    ):
         self.dealership = dealership
         self.dry_run = dry_run
+        self.bulk = bulk  # the bulk-load mode may be used (manage.py import_dms --bulk only)
         self.acting_user = acting_user
+        self.history_reason = history_reason or "import"
         # The connection object itself (not the thread-local proxy): on PostgreSQL the visits
         # are written from a worker thread while the next chunk is read (see ``visits.py``).
         self.db = connections[DEFAULT_DB_ALIAS]
@@ -143,6 +151,7 @@ class Staging:
             "today": self.db.ops.adapt_datefield_value(self.today),
             "user": getattr(acting_user, "pk", None),
             "dms": ConsentChannel.DMS,
+            "reason": self.history_reason[:100],
         }
         self.staged = dict.fromkeys(_STAGE_COLUMNS, 0)
         self._advisors: dict[str, int] | None = None
@@ -477,6 +486,33 @@ class Staging:
         )
         return self._execute(sql, params)
 
+    def write_history(self, model, kind: str) -> int:
+        """The history rows (django-simple-history's table of ``model``) of the rows of this import's ``kind``
+        file that were just written, in one ``INSERT … SELECT``: "+" for the new ones, "~" for the changed ones
+        (both carry this import's ``updated_at``; unchanged rows keep theirs and get none). Not in a dry run."""
+        if self.dry_run:
+            return 0
+        qn = self.db.ops.quote_name
+        history = model.history.model
+        special = {
+            "history_date": "%(now)s",
+            "history_change_reason": "%(reason)s",
+            "history_type": "CASE WHEN t.created_at = %(now)s THEN '+' ELSE '~' END",
+            "history_user_id": "%(user)s",
+        }
+        columns, expressions = [], []
+        for field in history._meta.concrete_fields:
+            if field.primary_key:
+                continue
+            columns.append(qn(field.column))
+            expressions.append(special.get(field.column, f"t.{qn(field.column)}"))
+        key = _KEYS[kind]
+        return self._execute(
+            f"""INSERT INTO {qn(_table(history))} ({", ".join(columns)}) SELECT {", ".join(expressions)}
+                FROM {self.name(kind)} AS s JOIN {_table(model)} AS t ON t.dealership_id = %(d)s AND t.{key} = s.{key}
+                WHERE t.updated_at = %(now)s"""
+        )
+
     def write_customers(self) -> tuple[int, int]:
         """Upsert customers and record newer consent; returns (created, updated)."""
         stage, table = self.name(CUSTOMERS), _table(Customer)
@@ -547,6 +583,7 @@ class Staging:
                 WHERE s.target_id IS NULL AND s.consent_applies""",
             note,
         )
+        self.write_history(Customer, CUSTOMERS)
         return created, updated
 
     def write_vehicles(self) -> tuple[int, int]:
@@ -622,4 +659,5 @@ class Staging:
                 SELECT 1 FROM {readings} AS m WHERE m.vehicle_id = v.id AND m.mileage_km = s.mileage_km)""",
             {"source": MileageReading.Source.IMPORT},
         )
+        self.write_history(Vehicle, VEHICLES)
         return created, updated

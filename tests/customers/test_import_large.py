@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from customers.importing import reader, run_import
-from customers.models import ImportRun, ServiceVisit, Vehicle
+from customers.models import ServiceVisit, Vehicle
 from tests.customers.dms_files import VISIT_HEADER, small_import, visit_row, write_csv
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_a_bad_row_in_a_late_chunk_still_leaves_the_database_unchanged(dealershi
 
     result = run_import(dealership=dealership, files={"visits": write_csv(tmp_path / "r.csv", VISIT_HEADER, visits)})
 
-    assert result.status == ImportRun.Status.REJECTED
+    assert result.status == "rejected"
     assert [(e.row, e.column) for e in result.errors] == [(11, "opened_at")]
     assert not ServiceVisit.objects.exists()
 
@@ -77,9 +77,9 @@ def test_bulk_load_gives_the_same_records_and_restores_the_indexes(dealership, t
 
     # When the visits are imported (in bulk: indexes dropped, triggers off), and imported again
     caplog.set_level(logging.DEBUG, logger="customers.importing.bulkload")
-    first = run_import(dealership=dealership, files={"visits": path})
+    first = run_import(dealership=dealership, files={"visits": path}, bulk=True)
     assert "indexes dropped, triggers off: True" in caplog.text
-    again = run_import(dealership=dealership, files={"visits": path})
+    again = run_import(dealership=dealership, files={"visits": path}, bulk=True)
 
     # Then every visit is there as in an ordinary import, and the table has all its indexes again
     assert (first.files["visits"].created, again.files["visits"].unchanged) == (10, 10)
@@ -105,9 +105,28 @@ def test_bulk_load_rejects_duplicates_across_chunks(dealership, tmp_path, settin
         dealership=dealership,
         files={"visits": write_csv(tmp_path / "r.csv", VISIT_HEADER, visits)},
         skip_invalid=True,
+        bulk=True,
     )
 
     assert [(e.row, e.column) for e in result.errors] == [(2, "ro_number"), (9, "ro_number")]
     assert result.files["visits"].created == 6
     assert ServiceVisit.objects.count() == 6
     assert not ServiceVisit.objects.filter(ro_number=visits[0]["ro_number"]).exists()
+
+
+@pytest.mark.postgres
+def test_without_the_bulk_flag_a_large_load_never_drops_indexes(dealership, tmp_path, settings, caplog):
+    # Given a load that the bulk-load mode would take (from one row), started as the web starts imports
+    run_import(dealership=dealership, files=small_import(tmp_path, 2, visits_per_vehicle=0))
+    settings.DMS_IMPORT_BULK_MIN_ROWS = 1
+    visits = [visit_row(i, vehicle=1 + i % 2) for i in range(1, 6)]
+    caplog.set_level(logging.DEBUG, logger="customers.importing.bulkload")
+
+    # When it is imported without bulk=True (a page or API upload, a task)
+    result = run_import(
+        dealership=dealership, files={"visits": write_csv(tmp_path / "r.csv", VISIT_HEADER, visits)}, source="page"
+    )
+
+    # Then the rows are written the ordinary way: no index dropped, no trigger switched off
+    assert result.files["visits"].created == 5
+    assert "indexes dropped" not in caplog.text

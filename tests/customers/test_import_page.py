@@ -1,4 +1,5 @@
-"""The import page: upload, a report before anything is written, confirm, rejects to download."""
+"""The import page: upload, a check in the background and its report before anything is written, confirm,
+rejects to download. Celery is eager here: the task runs when the request's transaction commits."""
 
 import io
 
@@ -26,6 +27,20 @@ URL = reverse("customers:import")
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def post(django_capture_on_commit_callbacks):
+    """POST as the browser does, the queued task run on commit, and the page the redirect leads to."""
+
+    def send(client, data, **options):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(URL, data, **options)
+        if response.status_code != 302:
+            return response
+        return client.get(response.url)
+
+    return send
 
 
 def _upload(name, header, rows, **options):
@@ -72,11 +87,11 @@ def test_a_manager_of_another_dealership_gets_404(client_for, outsider):
     assert response.status_code == 404
 
 
-def test_upload_shows_the_report_and_writes_nothing_until_confirmed(client_for, as_manager, media):
+def test_upload_shows_the_report_and_writes_nothing_until_confirmed(client_for, as_manager, media, post):
     client = client_for(as_manager)
 
     # When the files are uploaded
-    response = client.post(URL, _three_files())
+    response = post(client, _three_files())
 
     # Then the page shows what would happen, and nothing is written yet
     assert response.status_code == 200
@@ -86,33 +101,34 @@ def test_upload_shows_the_report_and_writes_nothing_until_confirmed(client_for, 
     assert response.context["result"].files["visits"].created == 2
     assert not Customer.objects.exists()
     assert not ServiceVisit.objects.exists()
-    assert ImportRun.objects.get().status == "previewed"
+    check = ImportRun.objects.get()
+    assert (check.status, check.dry_run) == ("succeeded", True)
     token = response.context["upload"].token
     assert (media / "imports" / token / "customers.csv").is_file()
 
     # When the manager confirms
-    response = client.post(URL, {"token": token, "confirm": "1"})
+    response = post(client, {"token": token, "confirm": "1"})
 
     # Then the rows are written, the report says so, and the uploaded files are gone
     assert response.status_code == 200
     assert 'data-status="committed"' in response.content.decode()
     assert sorted(Customer.objects.values_list("name", flat=True)) == ["客户1", "客户2"]
     assert ServiceVisit.objects.count() == 2
-    run = ImportRun.objects.get(status="committed")
+    run = ImportRun.objects.get(status="succeeded", dry_run=False)
     assert (run.source, run.started_by) == ("page", as_manager)
     assert not (media / "imports" / token / "customers.csv").exists()
 
     # And confirming twice does not import twice
-    response = client.post(URL, {"token": token, "confirm": "1"}, follow=True)
-    assert ImportRun.objects.filter(status="committed").count() == 1
+    post(client, {"token": token, "confirm": "1"})
+    assert ImportRun.objects.filter(dry_run=False).count() == 1
 
 
-def test_bad_rows_are_listed_and_the_import_can_skip_them(client_for, as_manager):
+def test_bad_rows_are_listed_and_the_import_can_skip_them(client_for, as_manager, post):
     client = client_for(as_manager)
     customers = [customer_row(1), customer_row(2, phone="12345")]
 
     # When a file with a bad row is checked
-    response = client.post(URL, _three_files(customers))
+    response = post(client, _three_files(customers))
 
     # Then every bad row is in a table and there is no "import now" button
     content = response.content.decode()
@@ -123,10 +139,10 @@ def test_bad_rows_are_listed_and_the_import_can_skip_them(client_for, as_manager
     token = response.context["upload"].token
 
     # When the manager checks again skipping the invalid rows, then imports
-    response = client.post(URL, {"token": token, "skip_invalid": "1"})
+    response = post(client, {"token": token, "skip_invalid": "1"})
     assert 'id="confirm-import"' in response.content.decode()
     assert not Customer.objects.exists()
-    response = client.post(URL, {"token": token, "confirm": "1"})
+    response = post(client, {"token": token, "confirm": "1"})
 
     # Then the valid rows are in and the rejected ones can be downloaded with their reasons
     assert list(Customer.objects.values_list("customer_no", flat=True)) == ["C00001"]
@@ -140,8 +156,8 @@ def test_bad_rows_are_listed_and_the_import_can_skip_them(client_for, as_manager
     assert "row 3 of the vehicles file" in body.decode("utf-8-sig")
 
 
-def test_another_user_cannot_use_the_upload(client_for, as_manager, admin_user):
-    response = client_for(as_manager).post(URL, _three_files())
+def test_another_user_cannot_use_the_upload(client_for, as_manager, admin_user, post):
+    response = post(client_for(as_manager), _three_files())
     token = response.context["upload"].token
 
     other = client_for(admin_user)
@@ -161,7 +177,7 @@ def test_a_form_without_files_or_with_a_wrong_kind_of_file_is_refused(client_for
     assert not ImportRun.objects.exists()
 
 
-def test_an_excel_upload_is_checked_like_a_csv(client_for, as_manager):
+def test_an_excel_upload_is_checked_like_a_csv(client_for, as_manager, post):
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -175,7 +191,7 @@ def test_an_excel_upload_is_checked_like_a_csv(client_for, as_manager):
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
-    response = client_for(as_manager).post(URL, {"customers": upload})
+    response = post(client_for(as_manager), {"customers": upload})
 
     assert response.context["result"].files["customers"].format == "xlsx"
     assert response.context["result"].files["customers"].created == 1

@@ -84,7 +84,7 @@ def test_first_import_creates_and_reimport_changes_nothing(dealership, tmp_path,
     assert [_counts(again, k) for k in ("customers", "vehicles", "visits")] == [(0, 0, 3)] * 3
     assert _snapshot() == before
     run = ImportRun.objects.get(pk=again.run_id)
-    assert (run.status, run.source, run.started_by) == ("committed", "page", as_manager)
+    assert (run.status, run.dry_run, run.source, run.started_by) == ("succeeded", False, "page", as_manager)
     assert run.counts["visits"]["unchanged"] == 3
 
 

@@ -1,4 +1,8 @@
-"""``python manage.py import_dms --dealership CODE [--customers F] [--vehicles F] [--visits F] [--skip-invalid]``."""
+"""``manage.py import_dms --dealership CODE [--customers F] [--vehicles F] [--visits F] [--skip-invalid] [--bulk]``.
+
+The import runs here, in this process (a page or API upload goes to a Celery task instead). ``--bulk`` allows
+the bulk-load mode for a large first load (``customers.importing.bulkload``): only from the command line.
+"""
 
 from pathlib import Path
 
@@ -31,7 +35,18 @@ class Command(BaseCommand):
             help="with --skip-invalid: write the rejected rows here (one CSV per file: NAME-customers.csv, …)",
         )
         parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
-        parser.add_argument("--user", help="username recorded as having run the import")
+        parser.add_argument(
+            "--user",
+            help="username recorded as having run the import (without it the history names the system)",
+        )
+        parser.add_argument(
+            "--bulk",
+            action="store_true",
+            help=(
+                "allow the bulk-load mode for a large load of repair orders: the table's indexes are dropped and "
+                "rebuilt, its triggers switched off (readers wait until the import commits)"
+            ),
+        )
 
     def handle(self, *args, **options):
         dealership = dealership_by_code(options["dealership"])
@@ -57,6 +72,7 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 acting_user=acting_user,
                 source="command",
+                bulk=options["bulk"],
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
