@@ -392,29 +392,33 @@ class DmsFile:
             irregular = True
             return "skip"
 
-        reader = pa_csv.open_csv(
-            source,
-            read_options=pa_csv.ReadOptions(block_size=_ARROW_BLOCK, encoding="utf8", use_threads=False),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_irregular_row),
-            convert_options=pa_csv.ConvertOptions(
-                include_columns=list(rename),
-                column_types=dict.fromkeys(rename, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
         given, pending, held = 0, [], 0
-        for batch in reader:
-            if irregular:
-                return given
-            pending.append(batch)
-            held += batch.num_rows
-            while held >= rows:
-                table = pa.Table.from_batches(pending)
-                chunk, rest = table.slice(0, rows), table.slice(rows)
-                yield given + 2, self._arrow_frame(chunk, rename)
-                given += chunk.num_rows
-                pending, held = rest.to_batches(), rest.num_rows
+        try:
+            reader = pa_csv.open_csv(
+                source,
+                read_options=pa_csv.ReadOptions(block_size=_ARROW_BLOCK, encoding="utf8", use_threads=False),
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_irregular_row),
+                convert_options=pa_csv.ConvertOptions(
+                    include_columns=list(rename),
+                    column_types=dict.fromkeys(rename, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            for batch in reader:
+                if irregular:
+                    return given
+                pending.append(batch)
+                held += batch.num_rows
+                while held >= rows:
+                    table = pa.Table.from_batches(pending)
+                    chunk, rest = table.slice(0, rows), table.slice(rows)
+                    yield given + 2, self._arrow_frame(chunk, rename)
+                    given += chunk.num_rows
+                    pending, held = rest.to_batches(), rest.num_rows
+        except pa.ArrowInvalid:
+            # A row longer than pyarrow's block (a cell of megabytes): pandas reads on from the rows not given.
+            return given
         if irregular:
             return given
         if held:
