@@ -109,7 +109,7 @@ class SearchQuery:
 
 SEARCH_KIND_LABELS = {
     "empty": _("Nothing typed yet"),
-    "too_short": _("Too short: type at least three digits"),
+    "too_short": _("Too short to search yet"),
     "vin": _("VIN"),
     "vin_part": _("Part of a VIN, or a customer number"),
     "plate": _("Plate"),

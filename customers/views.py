@@ -124,9 +124,31 @@ class Customer360View(DealershipMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(selectors.customer_360(dealership=self.dealership, pk=self.kwargs["pk"]))
+        context.update(consent_context(context["customer"]))
         context["today"] = today = self.dealership.local_date()
         context.update(coupons_context(self.dealership, context["customer"], context["appointments"], today))
         return context
+
+
+CONSENT_STATES = {
+    "granted": gettext_lazy("Granted"),
+    "not_given": gettext_lazy("Not given"),  # 未授权: refused, or never asked, and never granted before
+    "withdrawn": gettext_lazy("Withdrawn"),  # 已撤回: granted once, then taken back
+}
+
+
+def consent_context(customer) -> dict:
+    """The consent card from the customer's history (prefetched, newest first): each event as a grant, a
+    refusal of a customer who never consented ("not given": an import's 否, say) or the withdrawal of an
+    earlier grant; and the customer's state read the same way."""
+    events = list(customer.consent_events.all())
+    granted_before = False
+    for event in reversed(events):  # oldest first
+        event.state = "granted" if event.granted else ("withdrawn" if granted_before else "not_given")
+        event.state_label = CONSENT_STATES[event.state]
+        granted_before = granted_before or event.granted
+    state = "granted" if customer.marketing_consent else ("withdrawn" if granted_before else "not_given")
+    return {"consent_events": events, "consent_state": state, "consent_state_label": CONSENT_STATES[state]}
 
 
 def coupons_context(dealership, customer, appointments, today) -> dict:
