@@ -5,7 +5,7 @@ A REST client asks for the schema with its token; a browser without a session is
 """
 
 from django.contrib.auth.views import redirect_to_login
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions, permissions, routers
 
 from .api import HasAction
@@ -16,7 +16,9 @@ class SchemaView(SpectacularAPIView):
     required_action = "api.docs"
 
 
-class DocsView(SpectacularSwaggerView):
+class DocsView(SpectacularSwaggerSplitView):
+    # The split view serves Swagger UI's start-up script from this URL (?script), not inline: the CSP refuses
+    # inline scripts.
     permission_classes = [permissions.IsAuthenticated, HasAction]
     required_action = "api.docs"
 
