@@ -14,7 +14,7 @@ from rest_framework.views import set_rollback
 
 from .exceptions import ApplicationError
 from .roles import can
-from .tenancy import requested_code, user_dealerships
+from .tenancy import request_dealerships, requested_code
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -59,7 +59,8 @@ class DealershipScopedMixin:
     def dealership(self):
         if not hasattr(self, "_dealership"):
             request = self.request
-            if not requested_code(request) and user_dealerships(request.user).count() > 1:
+            # the user's stores as the middleware reads them (once per request): no query of their own
+            if not requested_code(request) and len(request_dealerships(request._request)) > 1:
                 raise DealershipRequired()
             dealership = request._request.dealership
             if not dealership:
