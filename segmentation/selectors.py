@@ -71,9 +71,11 @@ def vehicle_forecasts_current(*, dealership: Dealership, customer) -> list[Vehic
 
 def movement_matrix(*, before: SegmentationRun, after: SegmentationRun, dimension: str) -> dict:
     """How many customers moved from each value of ``dimension`` ("c3", "tier" or "layer") in ``before``
-    to each value in ``after``: ``{"values": [...], "rows": {from: {to: n}}, "total": n}``.
+    to each value in ``after``: ``{"values": [...], "rows": {from: {to: n}}, "total": n, "new": {to: n}}``.
 
-    A customer new since ``before`` counts as coming from "" (a deleted customer's history goes with them).
+    In ``rows`` a customer new since ``before`` counts as coming from "" (a deleted customer's history goes
+    with them); ``new`` counts them on their own (for C3, "" in ``rows`` is also "no group"), and
+    ``rows_before`` holds the customers ``before`` had, without them.
     One query, whatever the number of customers.
     """
     if before.dealership_id != after.dealership_id:
@@ -92,13 +94,26 @@ def movement_matrix(*, before: SegmentationRun, after: SegmentationRun, dimensio
     rows: dict[str, dict[str, int]] = {}
     total = 0
     for pair in pairs:
-        source = pair["old"] if pair["old"] is not None else ""
-        row = rows.setdefault(source, {})  # "" holds both "new since" and "no group" (for C3): add them up
-        row[pair[field]] = row.get(pair[field], 0) + pair["n"]
-        total += pair["n"]
+    rows_before: dict[str, dict[str, int]] = {}
+    new_since: dict[str, int] = {}
+        target, n = pair[field], pair["n"]
+        if pair["old"] is None:  # no result in ``before``: new since (a field of a result is never NULL)
+            new_since[target] = new_since.get(target, 0) + n
+        else:
+            rows_before.setdefault(pair["old"], {})[target] = n
+        row = rows.setdefault(pair["old"] if pair["old"] is not None else "", {})
+        row[target] = row.get(target, 0) + n  # "" holds both "new since" and "no group" (for C3): add them up
+        total += n
     present = set(values) | set(rows) | {k for r in rows.values() for k in r}
     ordered = [v for v in values if v in present] + sorted(present - set(values))
-    return {"dimension": dimension, "values": ordered, "rows": rows, "total": total}
+    return {
+        "dimension": dimension,
+        "values": ordered,
+        "rows": rows,
+        "total": total,
+        "rows_before": rows_before,
+        "new": new_since,
+    }
 
 
 def _subquery_value(old_rows, field: str):

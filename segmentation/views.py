@@ -79,11 +79,11 @@ def customers_url(run: SegmentationRun, **filters) -> str:
     return reverse("segmentation:customers") + "?" + urlencode({"run": run.pk, **filters}, doseq=True)
 
 
-def value_label(dimension: str, code: str, *, source: bool = False) -> str:
-    """The label of a code of ``dimension``; "" is no C3 group, or (as the origin of a move) a new customer."""
+def value_label(dimension: str, code: str) -> str:
+    """The label of a code of ``dimension``; "" is no C3 group."""
     if code == "":
         if dimension == "c3":
-            return _("No group or new customer") if source else _("No group")
+            return _("No group")
         return _("New customer")
     choices = dict(DIMENSIONS[dimension][2])
     return str(choices.get(code, code))
@@ -336,24 +336,31 @@ class MovementView(DealershipMixin, TemplateView):
 
     @staticmethod
     def matrix(before, after, dimension) -> dict:
-        """Rows: each value in ``before`` ("" last: no group, or new since); columns: each value in ``after``."""
+        """Rows: each value in ``before`` ("" last: no C3 group), then the customers new since ``before`` on a
+        row of their own; columns: each value in ``after``. Only customers of both runs stay or move."""
         found = selectors.movement_matrix(before=before, after=after, dimension=dimension)
         known = list(selectors.DIMENSIONS[dimension][1])
-        targets = {target for row in found["rows"].values() for target in row}
-        sources = known + [v for v in found["values"] if v not in known and v in found["rows"]]
+        existing, new = found["rows_before"], found["new"]
+        targets = set(new) | {target for row in existing.values() for target in row}
+        sources = known + sorted(set(existing) - set(known))
         columns = known + sorted(targets - set(known))
         param = DIMENSIONS[dimension][1]
         rows, column_totals = [], [0] * len(columns)
-        for source in sources:
+
+        def add_row(label, counts, source=None):
             cells = []
             for i, target in enumerate(columns):
-                n = found["rows"].get(source, {}).get(target, 0)
+                n = counts.get(target, 0)
                 column_totals[i] += n
                 cells.append({"n": n, "diagonal": source == target})
-            total = sum(cell["n"] for cell in cells)
-            rows.append({"label": value_label(dimension, source, source=True), "cells": cells, "total": total})
+            rows.append({"label": label, "cells": cells, "total": sum(c["n"] for c in cells), "new": source is None})
+
+        for source in sources:
+            add_row(value_label(dimension, source), existing.get(source, {}), source)
+        add_row(_("New since run #%(id)s") % {"id": before.pk}, new)
         stayed = sum(cell["n"] for row in rows for cell in row["cells"] if cell["diagonal"])
-        total = found["total"]
+        total, new_total = found["total"], sum(new.values())
+        compared = total - new_total  # in both runs
         return {
             "columns": [
                 {
@@ -366,9 +373,11 @@ class MovementView(DealershipMixin, TemplateView):
             "column_totals": column_totals,
             "total": total,
             "stayed": stayed,
-            "moved": total - stayed,
-            "moved_share": ((total - stayed) * 100 / total) if total else 0,
+            "moved": compared - stayed,
+            "moved_share": ((compared - stayed) * 100 / compared) if compared else 0,
+            "new": new_total,
         }
+            "compared": compared,
 
 
 # --- Rules -------------------------------------------------------------------------------------------------

@@ -465,7 +465,7 @@ def test_the_tier_movement_matrix_counts_each_move(client_for, advisor, two_runs
         "C · 1 visit a year",
         "D · lost, no visit in a year",
     ]
-    assert [row["label"] for row in matrix["rows"]][-1] == "New customer"
+    assert [row["label"] for row in matrix["rows"]][-1] == f"New since run #{first.pk}"
     a, b, c, d, new = 0, 1, 2, 3, 4
     assert cell(matrix, a, a) == 1  # loyal stayed
     assert cell(matrix, c, a) == 1  # once moved up
@@ -474,11 +474,12 @@ def test_the_tier_movement_matrix_counts_each_move(client_for, advisor, two_runs
     assert cell(matrix, new, c) == 1  # the newcomer
     assert [row["total"] for row in matrix["rows"]] == [1, 0, 1, 2, 1]
     assert matrix["column_totals"] == [2, 1, 1, 1]
-    assert (matrix["total"], matrix["stayed"], matrix["moved"]) == (5, 2, 3)
+    assert (matrix["total"], matrix["stayed"], matrix["moved"], matrix["new"]) == (5, 2, 2, 1)
     html = text(response)
     assert html.count("diagonal table-primary") == 4
     assert re.search(r'id="matrix-total">5<', html)
-    assert "of 5 customers, 2 stayed and 3 moved (60.0 %)" in html
+    assert "of 4 customers in both runs, 2 stayed and 2 moved (50.0 %)" in html
+    assert f"1 customer is new since run #{first.pk}." in html
 
 
 def test_the_movement_matrix_compares_any_two_runs_by_c3_group(client_for, advisor, two_runs):
@@ -488,7 +489,7 @@ def test_the_movement_matrix_compares_any_two_runs_by_c3_group(client_for, advis
 
     matrix = response.context["matrix"]
     assert len(matrix["columns"]) == 9 and matrix["total"] == 5
-    assert [row["label"] for row in matrix["rows"]][-1] == "No group or new customer"
+    assert [row["label"] for row in matrix["rows"]][-2:] == ["No group", f"New since run #{first.pk}"]
     assert cell(matrix, 0, 0) == 1  # loyal stayed profitable-loyal
     assert re.search(r'id="matrix-total">5<', text(response))
 
@@ -498,7 +499,9 @@ def test_no_group_and_new_customers_moving_to_the_same_group_are_both_counted(cl
 
     matrix = client_for(advisor).get(movement(second, dimension="c3")).context["matrix"]
 
-    assert matrix["rows"][-1]["total"] == 2
+    no_group, new = matrix["rows"][-2:]
+    assert no_group["total"] == new["total"] == 1
+    assert [c["n"] for c in no_group["cells"]] == [c["n"] for c in new["cells"]]  # the same group
     assert sum(matrix["column_totals"]) == matrix["total"] == 5
 
 
