@@ -92,10 +92,10 @@ def movement_matrix(*, before: SegmentationRun, after: SegmentationRun, dimensio
         .order_by()
     )
     rows: dict[str, dict[str, int]] = {}
-    total = 0
-    for pair in pairs:
     rows_before: dict[str, dict[str, int]] = {}
     new_since: dict[str, int] = {}
+    total = 0
+    for pair in pairs:
         target, n = pair[field], pair["n"]
         if pair["old"] is None:  # no result in ``before``: new since (a field of a result is never NULL)
             new_since[target] = new_since.get(target, 0) + n

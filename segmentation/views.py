@@ -372,12 +372,12 @@ class MovementView(DealershipMixin, TemplateView):
             "rows": rows,
             "column_totals": column_totals,
             "total": total,
+            "compared": compared,
             "stayed": stayed,
             "moved": compared - stayed,
             "moved_share": ((compared - stayed) * 100 / compared) if compared else 0,
             "new": new_total,
         }
-            "compared": compared,
 
 
 # --- Rules -------------------------------------------------------------------------------------------------
