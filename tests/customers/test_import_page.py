@@ -204,3 +204,74 @@ def test_a_file_over_the_upload_limit_is_refused(client_for, as_manager, setting
 
     assert "larger than 0 MB" in response.content.decode()
     assert not ImportRun.objects.exists()
+
+
+def test_the_upload_answers_at_once_and_the_page_follows_the_run_until_its_report(client_for, as_manager, post):
+    client = client_for(as_manager)
+
+    # When the files are uploaded and the task has not run yet (no worker took it)
+    response = client.post(URL, _three_files())
+
+    # Then the answer is immediate: the run is queued and its page asks for itself again (htmx, no script)
+    assert response.status_code == 302
+    run = ImportRun.objects.get()
+    assert (run.status, run.dry_run, run.rows_read) == ("queued", True, 0)
+    page = client.get(response.url)
+    content = page.content.decode()
+    assert 'id="import-run"' in content and 'hx-trigger="every 2s"' in content
+    assert 'data-run-status="queued"' in content
+    assert 'id="import-progress"' in content
+    assert "<script>" not in content
+
+    # When the task runs (as a worker would), the same page shows the report and stops asking
+    from customers.tasks import import_run_task
+
+    assert import_run_task.delay(run.pk).get() == "succeeded"
+    content = client.get(response.url).content.decode()
+    assert 'data-run-status="succeeded"' in content and 'data-status="previewed"' in content
+    assert "hx-trigger" not in content
+    run.refresh_from_db()
+    assert (run.rows_read, run.rows_checked, run.rows_written) == (6, 6, 0)
+    # and a second delivery of the task does nothing
+    assert import_run_task.delay(run.pk).get() == "skipped"
+
+
+def test_a_run_page_is_for_the_dealerships_importers(client_for, as_manager, admin_user, users, outsider, post):
+    from dealercrm.core.roles import Role
+
+    response = client_for(as_manager).post(URL, _three_files())
+    url = response.url
+
+    # the administrator (may import) sees the run but not the uploader's buttons
+    page = client_for(admin_user).get(url)
+    assert page.status_code == 200 and 'id="confirm-import"' not in page.content.decode()
+    # an advisor of the store may not; another dealership's manager does not find it
+    assert client_for(users[Role.ADVISOR]).get(url).status_code == 403
+    assert client_for(outsider).get(url).status_code == 404
+    run = ImportRun.objects.get()
+    assert client_for(outsider).get(URL, {"run": run.pk}).status_code == 404
+
+
+def test_recent_imports_are_told_in_words(client_for, as_manager, post, settings):
+    client = client_for(as_manager)
+    customers = [customer_row(1), customer_row(2), customer_row(3, phone="12345")]
+    post(client, {"customers": _upload("c.csv", CUSTOMER_HEADER, customers), "skip_invalid": "on"})
+
+    content = client.get(URL).content.decode()
+    assert "customers: 2 new, 0 updated, 0 unchanged, 1 rejected" in content
+    assert "✗" not in content and "+2 /" not in content
+
+    refused = [customer_row(1), customer_row(2), customer_row(3, phone="12345")]
+    post(client, {"customers": _upload("c2.csv", CUSTOMER_HEADER, refused)})
+    content = client.get(URL).content.decode()
+    assert "0 new, 0 updated, 0 unchanged, 1 rejected, 2 valid but not imported" in content
+
+
+def test_a_refused_check_counts_the_valid_rows_as_not_imported(client_for, as_manager, post):
+    customers = [customer_row(1), customer_row(2), customer_row(3, phone="12345")]
+
+    response = post(client_for(as_manager), {"customers": _upload("c.csv", CUSTOMER_HEADER, customers)})
+
+    content = response.content.decode()
+    assert 'data-count="not_imported">2<' in content
+    assert 'data-count="rejected">1<' in content
