@@ -377,7 +377,7 @@ def test_a_second_customer_with_the_same_phone_is_flagged(advisor, api_client_fo
 def test_an_invalid_customer_is_refused_with_nothing_saved(payload, field, advisor, api_client_for, szr):
     response = api_client_for(advisor).post(reverse("api-customer-list"), customer_payload(**payload), format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["fields"]
     assert Customer.objects.count() == 1
 
 
@@ -488,7 +488,7 @@ def test_customer_filters(advisor, api_client_for, dealership):
 def test_an_invalid_filter_value_is_a_400(advisor, api_client_for, szr):
     response = api_client_for(advisor).get(reverse("api-customer-list"), {"updated_after": "last week"})
     assert response.status_code == 400
-    assert "updated_after" in response.json()
+    assert "updated_after" in response.json()["fields"]
 
 
 def test_customer_search_finds_by_name_number_phone_and_plate(advisor, api_client_for, szr, dealership):
@@ -557,7 +557,7 @@ def test_an_invalid_vehicle_is_refused_with_nothing_saved(change, field, message
     payload = vehicle_payload(szr["customer"], **change)
     response = api_client_for(advisor).post(reverse("api-vehicle-list"), payload, format="json")
     assert response.status_code == 400
-    assert message in response.json()[field][0]
+    assert message in response.json()["fields"][field][0]
     assert Vehicle.objects.count() == 1
 
 
@@ -654,7 +654,7 @@ def test_an_invalid_visit_is_refused_with_nothing_saved(change, field, advisor, 
     payload = visit_payload(szr["vehicle"], **change)
     response = api_client_for(advisor).post(reverse("api-visit-list"), payload, format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["fields"]
     assert ServiceVisit.objects.count() == 1
 
 
@@ -704,7 +704,7 @@ def test_a_visit_keeps_its_vehicle(advisor, api_client_for, szr, dealership):
     url = reverse("api-visit-detail", args=[szr["visit"].pk])
     response = api_client_for(advisor).patch(url, {"vehicle": other_car.pk}, format="json")
     assert response.status_code == 400
-    assert "vehicle" in response.json()
+    assert "vehicle" in response.json()["fields"]
     szr["visit"].refresh_from_db()
     assert szr["visit"].vehicle == szr["vehicle"]
 
@@ -788,7 +788,7 @@ def test_an_invalid_appointment_is_refused(change, field, agent, api_client_for,
         reverse("api-appointment-list"), appointment_payload(szr["customer"], **change), format="json"
     )
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["fields"]
     assert Appointment.objects.count() == 1
 
 
@@ -805,7 +805,7 @@ def test_an_unknown_status_is_refused(advisor, api_client_for, szr):
     url = reverse("api-appointment-set-status", args=[szr["appointment"].pk])
     response = api_client_for(advisor).post(url, {"status": "booked"}, format="json")
     assert response.status_code == 400
-    assert "status" in response.json()
+    assert "status" in response.json()["fields"]
 
 
 def test_appointment_filters(advisor, api_client_for, szr, dealership):
