@@ -14,7 +14,7 @@ from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.exceptions import ApplicationError, StateConflict
 from dealercrm.core.roles import Role
 from dealercrm.core.viewsets import FORBIDDEN, NOT_FOUND, ScopedViewSet
 
@@ -28,16 +28,10 @@ CALL_LISTS = "calllist.manage"
 CALLS = "calls.work"
 REDEEM = "coupon.redeem"
 
-REFUSED = OpenApiResponse(description=_("Refused: the answer names the field, or says why in “detail”."))
+REFUSED = OpenApiResponse(description=_("Refused: “fields” names the field, or “message” says why."))
 DELETED = OpenApiResponse(description=_("Deleted."))
 #: no filter parameters, no paging: an action answering one object
 SINGLE = {"filter_backends": [], "pagination_class": None}
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = _("The record changed meanwhile.")
-    default_code = "conflict"
 
 
 def _campaign_action(summary, responses, request=None, description=None):
@@ -466,6 +460,7 @@ class CouponViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     serializer_class = serializers.CouponSerializer
     filterset_class = filters.CouponFilter
     action_permissions = {"list": VIEW, "retrieve": VIEW, "issue": MANAGE, "redeem": REDEEM, "void": MANAGE}
+    error_codes = {"redeem": {409: ["coupon_redeemed"]}}
 
     @extend_schema(
         summary=_("Issue coupons: to one customer, or to every invitee of a target group"),
@@ -505,7 +500,7 @@ class CouponViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
             400: REFUSED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: OpenApiResponse(description=_("Already redeemed: “detail” says on when.")),
+            409: OpenApiResponse(description=_("Already redeemed: “message” says on when.")),
         },
     )
     @action(detail=True, methods=["post"], **SINGLE)
@@ -516,8 +511,10 @@ class CouponViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         try:
             services.coupon_redeem(coupon=coupon, visit=form.validated_data["visit"], acting_user=request.user)
         except ApplicationError as exc:
-            if Coupon.objects.filter(pk=coupon.pk, status=Coupon.Status.REDEEMED).exists():
-                raise Conflict(exc.message) from exc
+            if not isinstance(exc, StateConflict) and Coupon.objects.filter(
+                pk=coupon.pk, status=Coupon.Status.REDEEMED
+            ).exists():
+                raise StateConflict(exc.message, code="coupon_redeemed") from exc
             raise
         return Response(self.get_serializer(self.get_queryset().get(pk=coupon.pk)).data)
 

@@ -131,7 +131,7 @@ def _scoped_histories(dealership: Dealership):
         (
             _("API token"),
             ApiToken.history.filter(user_id__in=users).select_related("user"),
-            lambda row: f"{row.name} ({row.token_key}…) · {row.user.username if row.user else row.user_id}",
+            lambda row: f"{row.name} ({row.token_key[:8]}…) · {row.user.username if row.user else row.user_id}",
             ["name", "expiry"],
         ),
     ]
@@ -174,6 +174,10 @@ def audit_events(*, dealership: Dealership, limit: int = 200) -> list[AuditEvent
                     if getattr(row, field) not in (None, "")
                 ]
             reason = row.history_change_reason or ""
+            if row.history_type == "+" and reason == "created":
+                reason = ""  # the kind says it already
+            if row.history_type == "~" and not changes and not reason:
+                continue  # a save that changed nothing shown here (e.g. only the password's hash, by the user)
             events.append(
                 AuditEvent(
                     when=row.history_date,
