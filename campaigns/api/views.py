@@ -511,9 +511,10 @@ class CouponViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         try:
             services.coupon_redeem(coupon=coupon, visit=form.validated_data["visit"], acting_user=request.user)
         except ApplicationError as exc:
-            if not isinstance(exc, StateConflict) and Coupon.objects.filter(
-                pk=coupon.pk, status=Coupon.Status.REDEEMED
-            ).exists():
+            if (
+                not isinstance(exc, StateConflict)
+                and Coupon.objects.filter(pk=coupon.pk, status=Coupon.Status.REDEEMED).exists()
+            ):
                 raise StateConflict(exc.message, code="coupon_redeemed") from exc
             raise
         return Response(self.get_serializer(self.get_queryset().get(pk=coupon.pk)).data)
