@@ -18,8 +18,9 @@ history stays as short as a real client's) so that no request is refused; it sti
 https`` as behind the TLS proxy) then loads, in turn, ``GET /api/v1/customers/`` (the first page of 50) and
 the plain view, ``--seconds`` each, for ``--rounds`` rounds after ``--warmup`` seconds of each; without
 ``wrk`` a Python loop of as many threads (``http.client``) stands in. Printed per round and in all: requests/s,
-p50/p95/p99 latency (as the client saw them), non-2xx answers, the ratio of the list's rate to the plain
-view's, and the median server time of each from gunicorn's access log. Target (issue): the list reaches at
+p50/p95/p99 latency (as the client saw them), non-2xx answers, the workers' CPU time per request (from
+``/proc``: less sensitive than the rates to other work on the machine), the ratio of the list's rate to the
+plain view's, and the median server time of each from gunicorn's access log. Target (issue): the list reaches at
 least 0.5× the plain view's rate with p95 ≤ 50 ms. Gunicorn, the user and its token, and the temporary
 folder are removed at the end.
 """
@@ -159,6 +160,22 @@ def stop(server: subprocess.Popen | None) -> None:
         server.wait()
 
 
+def workers_cpu(server: subprocess.Popen) -> float:
+    """CPU seconds (user + system) used so far by gunicorn's workers (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    ticks = 0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def get(port: int, path: str, token: str) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}", "X-Forwarded-Proto": "https", "Accept": "application/json"}
@@ -256,7 +273,7 @@ def line(label: str, figures: dict) -> str:
     return (
         f"  {label:<24} {figures['rps']:8.1f} req/s  p50 {figures['p50']:6.1f}  p95 {figures['p95']:6.1f}  "
         f"p99 {figures['p99']:6.1f}  max {figures['max']:6.1f} ms  ({figures['requests']:,} requests, "
-        f"{figures['bad']} not 200)"
+        f"{figures['bad']} not 200; workers' CPU {figures['cpu_ms']:.1f} ms a request)"
     )
 
 
@@ -293,12 +310,12 @@ def main() -> None:
         load_before = os.getloadavg()
         rounds = []
         for _ in range(options.rounds):
-            rounds.append(
-                {
-                    name: load(port, path, token, options.seconds, options.connections, script)
-                    for name, path in ENDPOINTS.items()
-                }
-            )
+            figures = {}
+            for name, path in ENDPOINTS.items():
+                cpu = workers_cpu(server)
+                figures[name] = load(port, path, token, options.seconds, options.connections, script)
+                figures[name]["cpu_ms"] = (workers_cpu(server) - cpu) * 1000 / max(figures[name]["requests"], 1)
+            rounds.append(figures)
         load_after = os.getloadavg()
         stop(server)
         server = None
@@ -330,6 +347,13 @@ def main() -> None:
         "server time (gunicorn's access log), median: "
         + ", ".join(f"{name} {statistics.median(values):.1f} ms" for name, values in served.items() if values)
     )
+    cpu = {name: statistics.median(figures[name]["cpu_ms"] for figures in rounds) for name in ENDPOINTS}
+    if cpu["list"]:
+        print(
+            f"workers' CPU per request, median: list {cpu['list']:.2f} ms, plain {cpu['plain']:.2f} ms "
+            f"(plain / list = {cpu['plain'] / cpu['list']:.2f}: the ratio the rates tend to when the workers are the "
+            "bottleneck)"
+        )
     p95 = max(figures["list"]["p95"] for figures in rounds)
     bad = sum(figures[name]["bad"] for figures in rounds for name in ENDPOINTS)
     met = min(ratios) >= TARGET_RATIO and p95 <= TARGET_P95_MS and not bad

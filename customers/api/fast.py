@@ -184,11 +184,11 @@ class FastListMixin:
     """``list`` of a ``ScopedViewSet`` (filters, search, ordering, cursor pages as before) whose rows are read
     with ``values()`` and written per the serializer's plan; through the serializer when there is no plan."""
 
+    #: serializer class → its plan (or None), derived once per process
     _plans: dict = {}
 
-    @classmethod
-    def list_plan(cls) -> Plan | None:
-        serializer_class = cls.serializer_class
+    def list_plan(self) -> Plan | None:
+        serializer_class = self.get_serializer_class()
         if serializer_class not in FastListMixin._plans:
             FastListMixin._plans[serializer_class] = plan_for(serializer_class)
         return FastListMixin._plans[serializer_class]
