@@ -243,13 +243,16 @@ def variant_results(*, campaign: Campaign) -> list[dict]:
     figures = {
         (row["target_group_id"], row["variant"]): row
         for row in Invitation.objects.filter(campaign=campaign, holdout=False, target_group__in=groups)
+        .alias(was_called=Exists(CallAttempt.objects.filter(invitation_id=OuterRef("pk"))))
         .values("target_group_id", "variant")
-        .annotate(invited=Count("id"), accepted=Count("id", filter=BOOKED))
+        .annotate(
+            invited=Count("id"), called=Count("id", filter=Q(was_called=True)), accepted=Count("id", filter=BOOKED)
+        )
         .order_by()
     }
     for group in groups:
-        a = figures.get((group.pk, "A"), {"invited": 0, "accepted": 0})
-        b = figures.get((group.pk, "B"), {"invited": 0, "accepted": 0})
+        a = figures.get((group.pk, "A"), {"invited": 0, "called": 0, "accepted": 0})
+        b = figures.get((group.pk, "B"), {"invited": 0, "called": 0, "accepted": 0})
         rows.append(
             {
                 "group": group,
@@ -262,10 +265,12 @@ def variant_results(*, campaign: Campaign) -> list[dict]:
 
 
 def holdout_results(*, summary: list[dict]) -> list[dict]:
-    """Per target group with a holdout: uplift of calling over the holdout (from ``group_summary``)."""
+    """Per target group with a holdout: uplift of calling over the holdout (from ``group_summary``), and how
+    many of the group were called."""
     return [
         {
             "group": row["group"],
+            "called": row["called"],
             "uplift": stats.uplift(row["attended"], row["invited"], row["holdout_attended"], row["holdout"]),
         }
         for row in summary
@@ -382,3 +387,18 @@ def agent_next_due_at(*, agent, dealership: Dealership, now: datetime | None = N
         .values_list("next_call_at", flat=True)
         .first()
     )
+
+
+# --- what a confirmation names ------------------------------------------------------------------------------
+
+
+def coupon_issue_invitations(*, group: TargetGroup, template: CouponTemplate) -> QuerySet[Invitation]:
+    """The invitees of ``group`` (not the holdout) who have no coupon of ``template`` from its campaign yet:
+    whom ``services.coupons_issue_to_group`` gives one."""
+    holders = Coupon.objects.filter(campaign_id=group.campaign_id, template=template).values("customer_id")
+    return Invitation.objects.filter(target_group=group, holdout=False).exclude(customer_id__in=holders)
+
+
+def invitations_open(*, campaign: Campaign) -> QuerySet[Invitation]:
+    """The campaign's invitations still to be called (open, not the holdout)."""
+    return Invitation.objects.filter(campaign=campaign, holdout=False, status__in=Invitation.OPEN)

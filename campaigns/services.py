@@ -17,7 +17,7 @@ from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.models import Dealership, User
 from dealercrm.core.roles import PERMISSIONS
 
-from . import compliance
+from . import compliance, selectors
 from .models import (
     CallAttempt,
     Campaign,
@@ -385,7 +385,9 @@ def invitation_list_generate(*, campaign: Campaign, agents=None, acting_user=Non
     invitations are then given to ``agents`` ({agent: weight}, or a list for even shares; default: every
     agent of the dealership). Running it again adds only customers who match now and did not before.
 
-    Returns {"added": n, "per_group": {group id: n}, "assigned": n}. One INSERT … SELECT per group.
+    Returns {"added": n, "per_group": {group id: n}, "holdout": {group id: n}, "assigned": n}: ``added`` and
+    ``per_group`` count the holdout too, ``holdout`` how many of them were kept back (never called).
+    One INSERT … SELECT per group.
     """
     campaign = _locked(campaign)
     if campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.RUNNING):
@@ -394,7 +396,7 @@ def invitation_list_generate(*, campaign: Campaign, agents=None, acting_user=Non
         )
     weights = _weights(campaign.dealership, agents)
     created_at = connection.ops.adapt_datetimefield_value(timezone.now())  # a raw query: as the ORM stores it
-    per_group = {}
+    per_group, held_out = {}, {}
     with connection.cursor() as cursor:
         for group in campaign.target_groups.order_by("position", "id"):
             rows, params = matching(group).query.sql_with_params()
@@ -404,9 +406,10 @@ def invitation_list_generate(*, campaign: Campaign, agents=None, acting_user=Non
                 [campaign.pk, group.pk, bool(group.ab_test), created_at, holdout, *params],
             )
             per_group[group.pk] = cursor.rowcount
+            held_out[group.pk] = (cursor.rowcount * holdout + SHARE_UNIT // 2) // SHARE_UNIT  # as the SQL counts
     added = sum(per_group.values())
     assigned = _assign_unassigned(campaign, weights) if added else 0
-    return {"added": added, "per_group": per_group, "assigned": assigned}
+    return {"added": added, "per_group": per_group, "holdout": held_out, "assigned": assigned}
 
 
 @transaction.atomic
@@ -652,11 +655,8 @@ def coupons_issue_to_group(*, group: TargetGroup, template: CouponTemplate, acti
     now = timezone.now()
     day = campaign.dealership.local_date(now)
     _check_issuable(template, day)
-    holders = Coupon.objects.filter(campaign=campaign, template=template).values("customer_id")
     invitations = list(
-        Invitation.objects.filter(target_group=group, holdout=False)
-        .exclude(customer_id__in=holders)
-        .values_list("pk", "customer_id")
+        selectors.coupon_issue_invitations(group=group, template=template).values_list("pk", "customer_id")
     )
     expires = _expiry(template, day)
     coupons = [

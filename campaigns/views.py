@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -355,16 +355,19 @@ class CampaignDetailView(CampaignMixin, DealershipMixin, TemplateView):
         rows = []
         for row in selectors.variant_results(campaign=campaign):
             comparison = row["comparison"]
+            # A variant nobody of which has been called has no success rate yet (0 of 40 is not 0 %), and the
+            # two are compared once both have been called.
+            both = bool(row["a"]["called"] and row["b"]["called"] and comparison.test)
             rows.append(
                 {
                     "group": row["group"],
-                    "a": {**row["a"], "pct": pct(comparison.rate_a)},
-                    "b": {**row["b"], "pct": pct(comparison.rate_b)},
-                    "difference_pct": pct(comparison.difference),
-                    "test": TESTS.get(comparison.test, ""),
-                    "p_value": comparison.p_value,
-                    "significant": comparison.significant,
-                    "compared": bool(comparison.test),
+                    "a": {**row["a"], "pct": pct(comparison.rate_a) if row["a"]["called"] else None},
+                    "b": {**row["b"], "pct": pct(comparison.rate_b) if row["b"]["called"] else None},
+                    "difference_pct": pct(comparison.difference) if both else None,
+                    "test": TESTS.get(comparison.test, "") if both else "",
+                    "p_value": comparison.p_value if both else None,
+                    "significant": both and comparison.significant,
+                    "compared": both,
                 }
             )
         return rows
@@ -377,6 +380,10 @@ class CampaignDetailView(CampaignMixin, DealershipMixin, TemplateView):
             rows.append(
                 {
                     "group": row["group"],
+                    # before the group's first call there is nothing to measure; a zero-width interval (nobody
+                    # came, or everybody, on both sides) has nothing to say either
+                    "no_data": not row["called"],
+                    "interval": uplift.low is not None and uplift.low != uplift.high,
                     "called_pct": pct(uplift.called_rate),
                     "holdout_pct": pct(uplift.holdout_rate),
                     "uplift_pct": pct(uplift.uplift),
@@ -388,8 +395,30 @@ class CampaignDetailView(CampaignMixin, DealershipMixin, TemplateView):
         return rows
 
 
+def confirmed(request) -> bool:
+    """An action that cannot be undone is posted twice: first it answers its confirmation page (``confirm``),
+    which posts the same fields again with ``confirmed=yes``."""
+    return request.POST.get("confirmed") == "yes"
+
+
+def confirm(request, campaign, *, name, title, lines, action, fields, button, danger=False, cancel=None):
+    """The confirmation page of ``action``: what it will do, a button that does it and a way back."""
+    page = {
+        "name": name,
+        "title": title,
+        "lines": lines,
+        "action": action,
+        "fields": fields,
+        "button": button,
+        "danger": danger,
+        "cancel": cancel or reverse("campaigns:detail", args=[campaign.pk]),
+    }
+    return render(request, "campaigns/confirm.html", {"campaign": campaign, "confirm": page})
+
+
 class CampaignStatusView(CampaignMixin, DealershipMixin, View):
-    """Schedule, start or finish the campaign (POST ``transition``); the service says why it cannot."""
+    """Schedule, start or finish the campaign (POST ``transition``); the service says why it cannot.
+    Scheduling and finishing cannot be undone: they are confirmed first (``confirmed``)."""
 
     action = "campaign.manage"
     TRANSITIONS = {
@@ -397,12 +426,15 @@ class CampaignStatusView(CampaignMixin, DealershipMixin, View):
         "start": (services.campaign_start, gettext_lazy("Campaign %(code)s is running.")),
         "finish": (services.campaign_finish, gettext_lazy("Campaign %(code)s is finished.")),
     }
+    CONFIRMED = {"schedule", "finish"}
 
     def post(self, request, pk):
         campaign = self.get_campaign()
         transition = request.POST.get("transition", "")
         if transition not in self.TRANSITIONS:
             return HttpResponseBadRequest(_("Unknown action."))
+        if transition in self.CONFIRMED and not confirmed(request):
+            return self.confirmation(request, campaign, transition)
         service, done = self.TRANSITIONS[transition]
         try:
             service(campaign=campaign, acting_user=request.user)
@@ -411,6 +443,49 @@ class CampaignStatusView(CampaignMixin, DealershipMixin, View):
         else:
             messages.success(request, done % {"code": campaign.code})
         return redirect("campaigns:detail", pk=campaign.pk)
+
+    @staticmethod
+    def confirmation(request, campaign, transition):
+        action = reverse("campaigns:status", args=[campaign.pk])
+        fields = [("transition", transition)]
+        if transition == "schedule":
+            return confirm(
+                request,
+                campaign,
+                name=transition,
+                title=_("Schedule campaign “%(name)s”?") % {"name": campaign.name},
+                lines=[
+                    _(
+                        "Its target groups are fixed from then on: their filters, scripts, offers, A/B test and "
+                        "holdout no longer change, and a scheduled campaign does not go back to draft."
+                    ),
+                    _("It starts by itself on %(day)s; then the call lists can be given to the agents.")
+                    % {"day": campaign.starts_on.isoformat()},
+                ],
+                action=action,
+                fields=fields,
+                button=_("Schedule the campaign"),
+            )
+        still = selectors.invitations_open(campaign=campaign).count()
+        return confirm(
+            request,
+            campaign,
+            name=transition,
+            title=_("Finish campaign “%(name)s”?") % {"name": campaign.name},
+            lines=[
+                ngettext(
+                    "The agents stop calling at once: %(n)d customer still to call leaves their lists.",
+                    "The agents stop calling at once: %(n)d customers still to call leave their lists.",
+                    still,
+                )
+                % {"n": still},
+                _("A finished campaign does not start again; only its cost can still change."),
+            ],
+            action=action,
+            fields=fields,
+            button=_("Finish the campaign"),
+            danger=True,
+        )
 
 
 class InvitationListGenerateView(CampaignMixin, DealershipMixin, View):
@@ -431,18 +506,35 @@ class InvitationListGenerateView(CampaignMixin, DealershipMixin, View):
             messages.error(request, exc.message)
             return redirect(target)
         names = dict(campaign.target_groups.values_list("pk", "name"))
-        per_group = ", ".join(
-            _("%(group)s: %(n)d") % {"group": names.get(pk, pk), "n": n} for pk, n in result["per_group"].items()
+        held_out = result["holdout"]
+        per_group = ", ".join(  # the invited of each group: the holdout is not on anyone's list
+            _("%(group)s: %(n)d") % {"group": names.get(pk, pk), "n": n - held_out.get(pk, 0)}
+            for pk, n in result["per_group"].items()
         )
-        if result["added"]:
+        holdout = sum(held_out.values())
+        invited = result["added"] - holdout
+        figures = {"added": invited, "groups": per_group, "assigned": result["assigned"], "holdout": holdout}
+        if result["added"] and holdout:
+            messages.success(
+                request,
+                ngettext(
+                    "List generated: %(added)d customer invited (%(groups)s), %(assigned)d assigned to agents; "
+                    "%(holdout)d more kept back as the holdout and not called.",
+                    "List generated: %(added)d customers invited (%(groups)s), %(assigned)d assigned to agents; "
+                    "%(holdout)d more kept back as the holdout and not called.",
+                    invited,
+                )
+                % figures,
+            )
+        elif result["added"]:
             messages.success(
                 request,
                 ngettext(
                     "List generated: %(added)d customer added (%(groups)s), %(assigned)d assigned to agents.",
                     "List generated: %(added)d customers added (%(groups)s), %(assigned)d assigned to agents.",
-                    result["added"],
+                    invited,
                 )
-                % {"added": result["added"], "groups": per_group, "assigned": result["assigned"]},
+                % figures,
             )
         else:
             messages.info(request, _("Nobody new to add: every matching customer is already on the list."))
@@ -530,7 +622,8 @@ class TargetGroupDeleteView(GroupMixin, DealershipMixin, TemplateView):
 
 
 class IssueCouponsView(GroupMixin, DealershipMixin, View):
-    """Issue a coupon of a template to every invitee of the group who has none of it yet (POST)."""
+    """Issue a coupon of a template to every invitee of the group who has none of it yet (POST), once the
+    manager has confirmed it (``confirmed``) on the page that says how many coupons that makes."""
 
     action = "campaign.manage"
 
@@ -539,6 +632,29 @@ class IssueCouponsView(GroupMixin, DealershipMixin, View):
         form = IssueCouponsForm(request.POST, dealership=self.dealership)
         if not form.is_valid():
             messages.error(request, _("Choose an active coupon template of this store."))
+        elif not confirmed(request):
+            template = form.cleaned_data["template"]
+            n = selectors.coupon_issue_invitations(group=group, template=template).count()
+            return confirm(
+                request,
+                group.campaign,
+                name="issue-coupons",
+                title=_("Issue “%(template)s” to target group “%(group)s”?")
+                % {"template": template.name, "group": group.name},
+                lines=[
+                    ngettext(
+                        "%(n)d invitee of the group who has no such coupon yet gets one now.",
+                        "%(n)d invitees of the group who have no such coupon yet get one now.",
+                        n,
+                    )
+                    % {"n": n},
+                    _("A coupon once issued is only taken back by voiding it, one by one."),
+                ],
+                action=reverse("campaigns:group-issue-coupons", args=[group.pk]),
+                fields=[("template", template.pk)],
+                button=ngettext("Issue %(n)d coupon", "Issue %(n)d coupons", n) % {"n": n},
+                cancel=reverse("campaigns:detail", args=[group.campaign_id]) + "#groups",
+            )
         else:
             try:
                 issued = services.coupons_issue_to_group(

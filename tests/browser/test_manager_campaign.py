@@ -176,8 +176,10 @@ def test_a_manager_builds_the_seed_002_campaign_in_the_browser(
     expect(page.get_by_test_id("compliance-blocked")).to_be_visible()
     expect(page.locator("[data-testid=finding][data-phrase=最专业]")).to_contain_text(LOYAL)
 
-    # When they try to schedule it anyway
+    # When they try to schedule it anyway (and confirm it: scheduling cannot be undone)
     page.get_by_test_id("schedule").click()
+    expect(page.get_by_test_id("confirm-step")).to_have_attribute("data-action", "schedule")
+    page.get_by_test_id("confirm").click()
 
     # Then it is refused with a message naming the expression and where it is, and stays a draft
     refusal = messages(page).get_by_role("alert")
@@ -202,7 +204,17 @@ def test_a_manager_builds_the_seed_002_campaign_in_the_browser(
     first.refresh_from_db()
     assert first.script == SCRIPT and sorted(first.filters["models"]) == sorted(MODELS)
 
+    # Scheduling asks first; cancelling leaves the draft as it was
     page.get_by_test_id("schedule").click()
+    expect(page.get_by_test_id("confirm-step")).to_contain_text("别克夏季保养")
+    screenshot("schedule-confirm")
+    page.get_by_test_id("cancel").click()
+    expect(page.get_by_test_id("campaign-status")).to_have_attribute("data-status", "draft")
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT
+
+    page.get_by_test_id("schedule").click()
+    page.get_by_test_id("confirm").click()
     expect(messages(page)).to_contain_text(f"Campaign {CODE} is scheduled.")
     expect(page.get_by_test_id("campaign-status")).to_have_attribute("data-status", "scheduled")
     expect(page.get_by_test_id(f"group-edit-{first.pk}")).to_have_count(0)  # groups are frozen now
@@ -244,3 +256,14 @@ def test_a_manager_builds_the_seed_002_campaign_in_the_browser(
     assert set(invitations.filter(target_group=second).values_list("customer_id", flat=True)) == {c.pk for c in low}
     assert set(invitations.values_list("agent_id", flat=True)) == {agent.pk}
     assert not invitations.filter(holdout=True).exists()
+
+    # When they finish the campaign: the page asks first, naming the customers still to call
+    page.get_by_test_id("finish").click()
+    expect(page.get_by_test_id("confirm-step")).to_contain_text("6 customers still to call")
+    page.get_by_test_id("confirm").click()
+
+    # Then it is finished
+    expect(messages(page)).to_contain_text(f"Campaign {CODE} is finished.")
+    expect(page.get_by_test_id("campaign-status")).to_have_attribute("data-status", "finished")
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.FINISHED

@@ -452,7 +452,7 @@ def test_a_manager_builds_the_seed_002_campaign_through_the_pages(
     assert "新君威, 新君越, GL8, 陆尊" in html and "粤B" in html and "18 % success rate" in html
     assert 'data-testid="compliance-ok"' in html
 
-    response = client.post(url("status", campaign.pk), {"transition": "schedule"})
+    response = client.post(url("status", campaign.pk), {"transition": "schedule", "confirmed": "yes"})
     assert response.status_code == 302 and "is scheduled" in " ".join(shown_messages(response))
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SCHEDULED
@@ -492,7 +492,7 @@ def test_a_banned_expression_blocks_scheduling_and_an_allowed_phrase_passes(
     )
     client = client_for(as_manager)
 
-    response = client.post(url("status", campaign.pk), {"transition": "schedule"}, follow=True)
+    response = client.post(url("status", campaign.pk), {"transition": "schedule", "confirmed": "yes"}, follow=True)
 
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.DRAFT
@@ -506,7 +506,7 @@ def test_a_banned_expression_blocks_scheduling_and_an_allowed_phrase_passes(
     assert client.post(url("group-edit", group.pk), data).status_code == 302
     assert 'data-testid="compliance-ok"' in text(client.get(url("detail", campaign.pk)))
 
-    response = client.post(url("status", campaign.pk), {"transition": "schedule"})
+    response = client.post(url("status", campaign.pk), {"transition": "schedule", "confirmed": "yes"})
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SCHEDULED, shown_messages(response)
 
@@ -527,7 +527,7 @@ def test_status_buttons_follow_the_status(client_for, as_manager, advisor, campa
     response = client.post(url("status", campaign.pk), {"transition": "start"})
     assert "Only a scheduled campaign can start; this one is draft." in shown_messages(response)
 
-    client.post(url("status", campaign.pk), {"transition": "schedule"})
+    client.post(url("status", campaign.pk), {"transition": "schedule", "confirmed": "yes"})
     client.post(url("status", campaign.pk), {"transition": "start"})
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.RUNNING
@@ -535,7 +535,7 @@ def test_status_buttons_follow_the_status(client_for, as_manager, advisor, campa
     assert 'data-testid="finish"' in html and 'data-testid="schedule"' not in html
 
     assert client.post(url("status", campaign.pk), {"transition": "explode"}).status_code == 400
-    response = client.post(url("status", campaign.pk), {"transition": "finish"})
+    response = client.post(url("status", campaign.pk), {"transition": "finish", "confirmed": "yes"})
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.FINISHED and response.status_code == 302
 
@@ -758,7 +758,7 @@ def test_the_goal_is_judged_only_once_the_group_has_been_called(client_for, as_m
     assert "Below the goal" in html
 
 
-def test_ab_variants_and_the_holdout_are_compared(client_for, advisor, campaign, person, agent, travel):
+def test_ab_variants_and_the_holdout_are_compared(client_for, as_manager, campaign, person, agent, travel):
     for _ in range(12):
         person()
     group = services.target_group_create(
@@ -778,13 +778,15 @@ def test_ab_variants_and_the_holdout_are_compared(client_for, advisor, campaign,
         ServiceVisitFactory(
             vehicle=invitation.customer.vehicles.first(), opened_on=date(2026, 12, 5), closed_on=date(2026, 12, 5)
         )
+    for invitation in Invitation.objects.filter(campaign=campaign, holdout=False, variant="A"):
+        services.call_record(invitation=invitation, agent=agent, outcome="declined")
 
-    html = text(client_for(advisor).get(url("detail", campaign.pk)))
+    html = text(client_for(as_manager).get(url("detail", campaign.pk)))
 
     assert f'data-testid="variant-{group.pk}"' in html and "Fisher&#x27;s exact test" in html
     row = re.search(rf'data-testid="variant-{group.pk}".*?</tr>', html, re.S).group(0)
     # 12 matches: 3 (a quarter, rounded) held out; of the 9 called, every second is variant B
-    assert "0 / 4" in row and "5 / 5 · 100.0 %" in row and "Significant difference" in row
+    assert "0 / 4 · 0.0 %" in row and "5 / 5 · 100.0 %" in row and "Significant difference" in row
     assert re.search(r"0\.\d{4}", row)
     assert f'data-testid="holdout-{group.pk}"' in html and "95 % confidence interval" in html
     holdout = re.search(rf'data-testid="holdout-{group.pk}".*?</tr>', html, re.S).group(0)
@@ -801,12 +803,12 @@ def test_coupons_are_issued_to_a_group_from_the_campaign_page(
     html = text(client.get(url("detail", campaign.pk)))
     assert f'data-testid="issue-coupons-{group.pk}"' in html
 
-    response = client.post(url("group-issue-coupons", group.pk), {"template": template.pk})
+    response = client.post(url("group-issue-coupons", group.pk), {"template": template.pk, "confirmed": "yes"})
 
     assert response.status_code == 302
     assert "4 coupons “¥100 工时券” issued to target group “盈利忠诚”." in shown_messages(response)
     assert Coupon.objects.filter(campaign=campaign, template=template).count() == 4
-    response = client.post(url("group-issue-coupons", group.pk), {"template": template.pk})
+    response = client.post(url("group-issue-coupons", group.pk), {"template": template.pk, "confirmed": "yes"})
     assert "0 coupons" in " ".join(shown_messages(response))
     response = client.post(url("group-issue-coupons", group.pk), {"template": "999999"})
     assert "Choose an active coupon template of this store." in shown_messages(response)
