@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from knox.models import AbstractAuthToken
 from simple_history.models import HistoricalRecords
 
@@ -38,7 +39,7 @@ class Dealership(models.Model):
     code = models.SlugField(
         _("code"), max_length=20, unique=True, help_text=_("Short code used in URLs, imports and the API, e.g. DEMO.")
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("dealership", "name"), max_length=100)
     city = models.CharField(_("city"), max_length=50, blank=True)
     plate_prefix = models.CharField(
         _("plate prefix"),
@@ -129,7 +130,7 @@ class ApiToken(AbstractAuthToken):
     (``dealercrm.core.auth.TokenAuthentication``), not on every request.
     """
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("API token", "name"), max_length=100)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("created by")

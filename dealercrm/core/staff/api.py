@@ -7,7 +7,7 @@ its public prefix (``token_key``), never by its key or digest.
 
 from django.contrib.auth import authenticate, user_logged_in
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
@@ -38,7 +38,7 @@ class AuthTokenSerializer(serializers.Serializer):
         label=gettext_lazy("password"), style={"input_type": "password"}, trim_whitespace=False, write_only=True
     )
     name = serializers.CharField(
-        label=gettext_lazy("name"),
+        label=pgettext_lazy("API token", "name"),
         required=False,
         max_length=100,
         help_text=gettext_lazy("What the token is for (e.g. the system using it); shown to administrators."),

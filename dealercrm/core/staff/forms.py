@@ -5,6 +5,7 @@ import zoneinfo
 from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..forms import fields_only_helper
 from ..roles import Role
@@ -81,7 +82,9 @@ class TokenForm(_Form):
         help_text=_("The token may do what this user's role may do. A REST client is usually a user of its own."),
     )
     name = forms.CharField(
-        label=_("Name"), max_length=100, help_text=_("What the token is for, e.g. the DMS sync or the BI tool.")
+        label=pgettext_lazy("API token", "Name"),
+        max_length=100,
+        help_text=_("What the token is for, e.g. the DMS sync or the BI tool."),
     )
     days = forms.TypedChoiceField(
         label=_("Expires after"),
@@ -97,7 +100,7 @@ class TokenForm(_Form):
 
 
 class DealershipSettingsForm(_Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("dealership", "Name"), max_length=100)
     time_zone = forms.ChoiceField(
         label=_("Time zone"),
         choices=[(zone, zone) for zone in sorted(zoneinfo.available_timezones())],
