@@ -194,7 +194,9 @@ def _api_exception_body(exc: exceptions.APIException) -> dict:
 def exception_handler(exc, context):
     """Every refusal in the one contract (``error_body``); anything else (a bug) is left to Django's 500."""
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) or None)
+        # get_object_or_404's "No Customer matches the given query." is neither translated nor of any use
+        message = str(exc)
+        exc = exceptions.NotFound(None if not message or message.endswith(" matches the given query.") else message)
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
 

@@ -2,8 +2,9 @@
 
 The errors are documented generically from what the view is (``AutoSchema.error_statuses``): its
 authentication, permissions, throttles, whether it is scoped to a dealership, whether it takes a body or
-a record's id; each as the one ``Error`` component of the contract (``dealercrm.core.api.error_body``), with
-its codes in the description. A view adds what only it knows with ``error_codes``, e.g.
+a record's id (a change to a record may meet a state that forbids it: 409); each as the one ``Error``
+component of the contract (``dealercrm.core.api.error_body``), with its codes in the description.
+A view adds what only it knows with ``error_codes``, e.g.
 ``error_codes = {"redeem": {409: ["coupon_redeemed"]}}`` (keyed by action, or by method on an APIView;
 ``"*"`` for all), or with its own ``responses={409: ...}`` in ``extend_schema``.
 """
@@ -119,6 +120,8 @@ class AutoSchema(SpectacularAutoSchema):
             add(403, "permission_denied")
         if "{" in self.path or self._get_pagination_parameters():
             add(404, "not_found")  # a record's id, or a stale cursor
+        if (write or method == "DELETE") and "{" in self.path:
+            add(409, "state_conflict")  # a change to a record whose state does not allow it (StateConflict)
         if view.throttle_classes:
             add(429, "throttled")
         declared = getattr(view, "error_codes", {})
