@@ -49,7 +49,18 @@ class PlainCustomerList(DealershipScopedMixin, APIView):
         return Response(list(rows))
 
 
+class Floor(DealershipScopedMixin, APIView):
+    """The same authentication, permission, throttling and dealership, and no query of its own: what any
+    request costs before it reads anything (``bench_api_list.py --floor``)."""
+
+    required_action = "customer.view"
+
+    def get(self, request):
+        return Response([])
+
+
 urlpatterns = [
     path("bench/plain-customers/", PlainCustomerList.as_view(), name="bench-plain-customers"),
+    path("bench/floor/", Floor.as_view(), name="bench-floor"),
     path("", include("dealercrm.urls")),
 ]

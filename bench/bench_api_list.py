@@ -20,9 +20,12 @@ the plain view, ``--seconds`` each, for ``--rounds`` rounds after ``--warmup`` s
 ``wrk`` a Python loop of as many threads (``http.client``) stands in. Printed per round and in all: requests/s,
 p50/p95/p99 latency (as the client saw them), non-2xx answers, the workers' CPU time per request (from
 ``/proc``: less sensitive than the rates to other work on the machine), the ratio of the list's rate to the
-plain view's, and the median server time of each from gunicorn's access log. Target (issue): the list reaches at
-least 0.5× the plain view's rate with p95 ≤ 50 ms. Gunicorn, the user and its token, and the temporary
-folder are removed at the end.
+plain view's, and the median server time of each from gunicorn's access log. ``--floor`` adds a third
+endpoint, ``/bench/floor/``: the same authentication, permission, throttling and dealership, answering ``[]``
+without a query of its own, the cost every API request pays before it reads anything.
+
+Target (issue): the list reaches at least 0.5× the plain view's rate with p95 ≤ 50 ms. Gunicorn, the user
+and its token, and the temporary folder are removed at the end.
 """
 
 import argparse
@@ -51,6 +54,7 @@ TARGET_RATIO = 0.5
 TARGET_P95_MS = 50
 USERNAME = "bench.api"
 ENDPOINTS = {"list": "/api/v1/customers/", "plain": "/bench/plain-customers/"}
+FLOOR = {"floor": "/bench/floor/"}
 ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
 #: wrk's report, as JSON on the last line (latency in microseconds)
 WRK_SCRIPT = """
@@ -258,10 +262,10 @@ def load_python(port: int, path: str, token: str, seconds: int, connections: int
     }
 
 
-def server_times(log: Path) -> dict[str, list[float]]:
-    """Milliseconds gunicorn spent on each request of the two endpoints, in the order logged."""
-    times = {name: [] for name in ENDPOINTS}
-    paths = {path: name for name, path in ENDPOINTS.items()}
+def server_times(log: Path, endpoints: dict) -> dict[str, list[float]]:
+    """Milliseconds gunicorn spent on each request of the endpoints, in the order logged."""
+    times = {name: [] for name in endpoints}
+    paths = {path: name for name, path in endpoints.items()}
     for line in log.read_text(errors="replace").splitlines():
         match = re.fullmatch(r"GET (\S+) (\d+) (\d+)", line.strip())
         if match and match.group(1) in paths:
@@ -286,6 +290,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--customers", type=int, default=100_000, help="seed the DEMO store when it has fewer")
     parser.add_argument("--python-load", action="store_true", help="use the Python load loop even if wrk is there")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also load /bench/floor/ (authentication, permission, throttling, dealership; no query of its own)",
+    )
     options = parser.parse_args()
     if not is_postgres():
         print("bench_api_list: set DATABASE_URL=postgres://… (the seeded data set); skipped.")
@@ -304,14 +313,15 @@ def main() -> None:
         server = start_gunicorn(options, port, folder)
         check(port, token)
         script = folder / "report.lua"
-        for path in ENDPOINTS.values():
+        endpoints = {**ENDPOINTS, **(FLOOR if options.floor else {})}
+        for path in endpoints.values():
             load(port, path, token, options.warmup, options.connections, script)
         (folder / "access.log").write_text("")  # gunicorn appends: only the measured requests from here on
         load_before = os.getloadavg()
         rounds = []
         for _ in range(options.rounds):
             figures = {}
-            for name, path in ENDPOINTS.items():
+            for name, path in endpoints.items():
                 cpu = workers_cpu(server)
                 figures[name] = load(port, path, token, options.seconds, options.connections, script)
                 figures[name]["cpu_ms"] = (workers_cpu(server) - cpu) * 1000 / max(figures[name]["requests"], 1)
@@ -319,7 +329,7 @@ def main() -> None:
         load_after = os.getloadavg()
         stop(server)
         server = None
-        served = server_times(folder / "access.log")
+        served = server_times(folder / "access.log", endpoints)
     except Exception:
         log = folder / "error.log"
         if log.exists():
@@ -343,16 +353,18 @@ def main() -> None:
         print(f"round {number}: ratio {ratio:.2f}")
         print(line("customer list", figures["list"]))
         print(line("plain view", figures["plain"]))
+        if "floor" in figures:
+            print(line("floor (no query)", figures["floor"]))
     print(
         "server time (gunicorn's access log), median: "
         + ", ".join(f"{name} {statistics.median(values):.1f} ms" for name, values in served.items() if values)
     )
-    cpu = {name: statistics.median(figures[name]["cpu_ms"] for figures in rounds) for name in ENDPOINTS}
+    cpu = {name: statistics.median(figures[name]["cpu_ms"] for figures in rounds) for name in rounds[0]}
     if cpu["list"]:
         print(
             f"workers' CPU per request, median: list {cpu['list']:.2f} ms, plain {cpu['plain']:.2f} ms "
             f"(plain / list = {cpu['plain'] / cpu['list']:.2f}: the ratio the rates tend to when the workers are the "
-            "bottleneck)"
+            "bottleneck)" + (f"; floor {cpu['floor']:.2f} ms" if "floor" in cpu else "")
         )
     p95 = max(figures["list"]["p95"] for figures in rounds)
     bad = sum(figures[name]["bad"] for figures in rounds for name in ENDPOINTS)
