@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 from dealercrm.core.audit import AuditedHistory
@@ -404,11 +405,11 @@ class ImportRun(models.Model):
     ``ImportReport`` (``customers.importing.report.ImportResult.as_dict``)."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Done")
-        REFUSED = "refused", _("Refused")
-        FAILED = "failed", _("Failed")
+        QUEUED = "queued", pgettext_lazy("import status", "Queued")
+        RUNNING = "running", pgettext_lazy("import status", "Running")
+        SUCCEEDED = "succeeded", pgettext_lazy("import status", "Done")
+        REFUSED = "refused", pgettext_lazy("import status", "Refused")
+        FAILED = "failed", pgettext_lazy("import status", "Failed")
 
     FINISHED = (Status.SUCCEEDED, Status.REFUSED, Status.FAILED)
 

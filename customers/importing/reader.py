@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .report import quote
 from .schema import FileSchema
@@ -84,7 +85,7 @@ class _Scan:
 
 # Control bytes (tab and line breaks are text). Neither UTF-8 nor GBK uses them inside a multi-byte character.
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SAVE_AS_UTF8 = _("Save it from Excel as “CSV UTF-8” and upload it again.")
+_SAVE_AS_UTF8 = gettext_lazy("Save it from Excel as “CSV UTF-8” and upload it again.")
 
 # Characters that text read as GB18030 holds only when it was written in another encoding: private use (Big5
 # punctuation lands there), Japanese kana (Shift-JIS / EUC-JP), box drawing, C1 control codes. A Chinese DMS
