@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 
 from customers import services as customer_services
 from customers.models import Appointment, Customer, ServiceVisit
-from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.audit import audited
+from dealercrm.core.exceptions import ApplicationError, StateConflict
 from dealercrm.core.models import Dealership, User
 from dealercrm.core.roles import PERMISSIONS
 
@@ -44,7 +45,15 @@ def _full_clean(instance, exclude=None):
     try:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
-        raise ApplicationError(_messages(exc), extra={"fields": getattr(exc, "message_dict", {})}) from exc
+        raise ApplicationError(
+            _messages(exc), code=_first_code(exc), extra={"fields": getattr(exc, "message_dict", {})}
+        ) from exc
+
+
+def _first_code(exc: ValidationError) -> str:
+    """The code of the first of a model's errors (e.g. ``invalid_filters``), or ``invalid``."""
+    errors = [e for errors in exc.error_dict.values() for e in errors] if hasattr(exc, "error_dict") else []
+    return next((e.code for e in errors or exc.error_list if e.code and e.code != "invalid"), "invalid")
 
 
 def _messages(exc: ValidationError) -> str:
@@ -56,7 +65,9 @@ def _messages(exc: ValidationError) -> str:
 def _refuse_unknown(names, known) -> None:
     unknown = set(names) - set(known)
     if unknown:
-        raise ApplicationError(_("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+        raise ApplicationError(
+            _("Unknown field: %(names)s.") % {"names": ", ".join(sorted(unknown))}, code="unknown_field"
+        )
 
 
 def _locked(campaign: Campaign) -> Campaign:
@@ -79,6 +90,7 @@ CAMPAIGN_FIELDS = (
 )
 
 
+@audited
 @transaction.atomic
 def campaign_create(*, dealership: Dealership, acting_user=None, **fields) -> Campaign:
     _refuse_unknown(fields, CAMPAIGN_FIELDS)
@@ -94,11 +106,13 @@ def _save_campaign(campaign: Campaign) -> Campaign:
             campaign.save()
     except IntegrityError as exc:
         raise ApplicationError(
-            _("Campaign code %(code)s is already used in this dealership.") % {"code": campaign.code}
+            _("Campaign code %(code)s is already used in this dealership.") % {"code": campaign.code},
+            code="campaign_code_taken",
         ) from exc
     return campaign
 
 
+@audited
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, changes: dict, acting_user=None) -> Campaign:
     """Change a campaign. A draft or scheduled campaign may change in full; a running one only its name,
@@ -111,12 +125,13 @@ def campaign_update(*, campaign: Campaign, changes: dict, acting_user=None) -> C
         Campaign.Status.FINISHED: Campaign.FINISHED_FIELDS,
     }.get(campaign.status)
     if allowed is not None and changed - allowed:
-        raise ApplicationError(
+        raise StateConflict(
             _("A %(status)s campaign cannot change its %(fields)s.")
             % {
                 "status": campaign.get_status_display().lower(),
                 "fields": ", ".join(str(Campaign._meta.get_field(n).verbose_name) for n in sorted(changed - allowed)),
-            }
+            },
+            code="campaign_not_editable",
         )
     if "code" in changes:
         changes = {**changes, "code": (changes["code"] or "").strip().upper()}
@@ -127,7 +142,9 @@ def campaign_update(*, campaign: Campaign, changes: dict, acting_user=None) -> C
         and "ends_on" in changed
         and campaign.ends_on < campaign.dealership.local_date()
     ):
-        raise ApplicationError(_("A running campaign's last day cannot be in the past."))
+        raise ApplicationError(
+            _("A running campaign's last day cannot be in the past."), code="campaign_last_day_in_past"
+        )
     _full_clean(campaign, exclude=["dealership", "created_by"])
     if campaign.status == Campaign.Status.SCHEDULED and changed & {"name", "description"}:
         _require_compliant(campaign)
@@ -146,22 +163,27 @@ def _require_compliant(campaign: Campaign) -> None:
         raise ApplicationError(
             _("The campaign uses banned absolute expressions: %(list)s")
             % {"list": " ".join(f.message() for f in findings)},
+            code="banned_expressions",
             extra={"findings": [{"phrase": f.phrase, "where": f.where, "excerpt": f.excerpt} for f in findings]},
         )
 
 
+@audited
 @transaction.atomic
 def campaign_schedule(*, campaign: Campaign, acting_user=None) -> Campaign:
     """Draft → scheduled: it needs a target group and texts free of banned expressions (the preview shows
     beforehand whether each group matches anyone)."""
     campaign = _locked(campaign)
     if campaign.status != Campaign.Status.DRAFT:
-        raise ApplicationError(_("Only a draft can be scheduled; this campaign is %(s)s.") % _status(campaign))
+        raise StateConflict(
+            _("Only a draft can be scheduled; this campaign is %(s)s.") % _status(campaign),
+            code="campaign_not_draft",
+        )
     if campaign.ends_on < campaign.dealership.local_date():
-        raise ApplicationError(_("The campaign's last day has passed."))
+        raise ApplicationError(_("The campaign's last day has passed."), code="campaign_last_day_passed")
     groups = list(campaign.target_groups.all())
     if not groups:
-        raise ApplicationError(_("Add a target group first."))
+        raise ApplicationError(_("Add a target group first."), code="campaign_without_groups")
     _require_compliant(campaign)
     campaign.status = Campaign.Status.SCHEDULED
     campaign.save(update_fields=["status", "updated_at"])
@@ -172,17 +194,22 @@ def _status(campaign):
     return {"s": campaign.get_status_display().lower()}
 
 
+@audited
 @transaction.atomic
 def campaign_start(*, campaign: Campaign, acting_user=None, today: date | None = None) -> Campaign:
     """Scheduled → running, once its first day has come (the daily job does it on that day)."""
     campaign = _locked(campaign)
     today = today or campaign.dealership.local_date()
     if campaign.status != Campaign.Status.SCHEDULED:
-        raise ApplicationError(_("Only a scheduled campaign can start; this one is %(s)s.") % _status(campaign))
+        raise StateConflict(
+            _("Only a scheduled campaign can start; this one is %(s)s.") % _status(campaign),
+            code="campaign_not_scheduled",
+        )
     if not campaign.in_period(today):
         raise ApplicationError(
             _("The campaign runs from %(start)s to %(end)s: it cannot start on %(today)s.")
-            % {"start": campaign.starts_on, "end": campaign.ends_on, "today": today}
+            % {"start": campaign.starts_on, "end": campaign.ends_on, "today": today},
+            code="campaign_outside_period",
         )
     _require_compliant(campaign)
     campaign.status = Campaign.Status.RUNNING
@@ -190,12 +217,14 @@ def campaign_start(*, campaign: Campaign, acting_user=None, today: date | None =
     return campaign
 
 
+@audited
 @transaction.atomic
 def campaign_finish(*, campaign: Campaign, acting_user=None) -> Campaign:
     campaign = _locked(campaign)
     if campaign.status not in (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED):
-        raise ApplicationError(
-            _("Only a scheduled or running campaign can finish; this one is %(s)s.") % _status(campaign)
+        raise StateConflict(
+            _("Only a scheduled or running campaign can finish; this one is %(s)s.") % _status(campaign),
+            code="campaign_not_running",
         )
     campaign.status = Campaign.Status.FINISHED
     campaign.save(update_fields=["status", "updated_at"])
@@ -234,8 +263,9 @@ GROUP_FIELDS = ("name", "position", "filters", "goal_rate", "script", "ab_test",
 
 def _editable_groups(campaign: Campaign) -> None:
     if campaign.status != Campaign.Status.DRAFT:
-        raise ApplicationError(
-            _("Target groups change only while the campaign is a draft; this one is %(s)s.") % _status(campaign)
+        raise StateConflict(
+            _("Target groups change only while the campaign is a draft; this one is %(s)s.") % _status(campaign),
+            code="campaign_not_draft",
         )
 
 
@@ -246,10 +276,13 @@ def _set_offers(group: TargetGroup, offers, offers_b) -> None:
         templates = list(templates)
         foreign = [t for t in templates if t.dealership_id != group.campaign.dealership_id]
         if foreign:
-            raise ApplicationError(_("A coupon template of another dealership cannot be offered."))
+            raise ApplicationError(
+                _("A coupon template of another dealership cannot be offered."), code="other_dealership"
+            )
         getattr(group, field).set(templates)
 
 
+@audited
 @transaction.atomic
 def target_group_create(*, campaign: Campaign, offers=None, offers_b=None, acting_user=None, **fields) -> TargetGroup:
     campaign = _locked(campaign)
@@ -267,9 +300,12 @@ def target_group_create(*, campaign: Campaign, offers=None, offers_b=None, actin
 
 def _check_variants(group: TargetGroup) -> None:
     if group.ab_test and not group.script_b.strip():
-        raise ApplicationError(_("An A/B test needs the variant B script (it may differ only in its offer)."))
+        raise ApplicationError(
+            _("An A/B test needs the variant B script (it may differ only in its offer)."), code="variant_b_missing"
+        )
 
 
+@audited
 @transaction.atomic
 def target_group_update(
     *, group: TargetGroup, changes: dict, offers=None, offers_b=None, acting_user=None
@@ -285,6 +321,7 @@ def target_group_update(
     return group
 
 
+@audited
 @transaction.atomic
 def target_group_delete(*, group: TargetGroup, acting_user=None) -> None:
     _editable_groups(_locked(group.campaign))
@@ -309,14 +346,15 @@ def _weights(dealership: Dealership, weights) -> list[tuple[int, int]]:
         weights = dict.fromkeys(weights, 1)
     pairs = [(getattr(agent, "pk", agent), int(weight)) for agent, weight in weights.items()]
     if not pairs:
-        raise ApplicationError(_("Choose at least one agent."))
+        raise ApplicationError(_("Choose at least one agent."), code="no_agent")
     if any(weight < 1 for _pk, weight in pairs):
-        raise ApplicationError(_("A weight is a whole number of at least 1."))
+        raise ApplicationError(_("A weight is a whole number of at least 1."), code="invalid_weight")
     allowed = set(agents_of(dealership).values_list("pk", flat=True))
     wrong = [pk for pk, _weight in pairs if pk not in allowed]
     if wrong:
         raise ApplicationError(
-            _("Not an agent of this dealership: %(ids)s.") % {"ids": ", ".join(map(str, sorted(wrong)))}
+            _("Not an agent of this dealership: %(ids)s.") % {"ids": ", ".join(map(str, sorted(wrong)))},
+            code="not_an_agent",
         )
     return sorted(pairs)
 
@@ -377,6 +415,7 @@ FROM (SELECT r.customer_id, r.vehicle_id, ROW_NUMBER() OVER (ORDER BY random()) 
 SHARE_UNIT = 10_000
 
 
+@audited
 @transaction.atomic
 def invitation_list_generate(*, campaign: Campaign, agents=None, acting_user=None) -> dict:
     """Freeze who is invited: every eligible customer a target group matches and who is not on the list yet,
@@ -391,8 +430,9 @@ def invitation_list_generate(*, campaign: Campaign, agents=None, acting_user=Non
     """
     campaign = _locked(campaign)
     if campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.RUNNING):
-        raise ApplicationError(
-            _("The list is generated for a scheduled or running campaign; this one is %(s)s.") % _status(campaign)
+        raise StateConflict(
+            _("The list is generated for a scheduled or running campaign; this one is %(s)s.") % _status(campaign),
+            code="campaign_not_scheduled_or_running",
         )
     weights = _weights(campaign.dealership, agents)
     created_at = connection.ops.adapt_datetimefield_value(timezone.now())  # a raw query: as the ORM stores it
@@ -409,30 +449,35 @@ def invitation_list_generate(*, campaign: Campaign, agents=None, acting_user=Non
             held_out[group.pk] = (cursor.rowcount * holdout + SHARE_UNIT // 2) // SHARE_UNIT  # as the SQL counts
     added = sum(per_group.values())
     assigned = _assign_unassigned(campaign, weights) if added else 0
+    # Set-based, so no history row per invitation: the campaign's history records who generated the list.
+    campaign._change_reason = f"invitation list: +{added}"[:100]
+    campaign.save(update_fields=["updated_at"])
     return {"added": added, "per_group": per_group, "holdout": held_out, "assigned": assigned}
 
 
+@audited
 @transaction.atomic
 def invitations_reassign(*, campaign: Campaign, from_agent, agents=None, acting_user=None) -> int:
     """Move ``from_agent``'s open invitations (away, say) to ``agents`` ({agent: weight} or a list), evenly
     by weight. Returns how many moved."""
     campaign = _locked(campaign)
     if campaign.status == Campaign.Status.FINISHED:
-        raise ApplicationError(_("The campaign is finished."))
+        raise StateConflict(_("The campaign is finished."), code="campaign_finished")
     from_id = getattr(from_agent, "pk", from_agent)
     weights = [(pk, w) for pk, w in _weights(campaign.dealership, agents) if pk != from_id]
     if not weights:
-        raise ApplicationError(_("Choose at least one other agent."))
+        raise ApplicationError(_("Choose at least one other agent."), code="no_agent")
     Invitation.objects.filter(campaign=campaign, agent_id=from_id, status__in=Invitation.OPEN).update(agent=None)
     return _assign_unassigned(campaign, weights)
 
 
+@audited
 @transaction.atomic
 def invitations_assign(*, campaign: Campaign, agents=None, acting_user=None) -> int:
     """Give the campaign's unassigned open invitations to ``agents``."""
     campaign = _locked(campaign)
     if campaign.status == Campaign.Status.FINISHED:
-        raise ApplicationError(_("The campaign is finished."))
+        raise StateConflict(_("The campaign is finished."), code="campaign_finished")
     return _assign_unassigned(campaign, _weights(campaign.dealership, agents))
 
 
@@ -472,20 +517,27 @@ def call_record(
     campaign = invitation.campaign
     today = campaign.dealership.local_date(now)
     if outcome not in CallAttempt.Outcome.values:
-        raise ApplicationError(_("Unknown outcome: %(o)s.") % {"o": outcome})
+        raise ApplicationError(_("Unknown outcome: %(o)s.") % {"o": outcome}, code="unknown_outcome")
     if campaign.status != Campaign.Status.RUNNING:
-        raise ApplicationError(_("The campaign is %(s)s: calls are recorded only while it runs.") % _status(campaign))
+        raise StateConflict(
+            _("The campaign is %(s)s: calls are recorded only while it runs.") % _status(campaign),
+            code="campaign_not_running",
+        )
     if invitation.agent_id != getattr(agent, "pk", None):
-        raise ApplicationError(_("This customer is on another agent's list."))
+        raise ApplicationError(_("This customer is on another agent's list."), code="another_agents_invitation")
     if invitation.holdout:
-        raise ApplicationError(_("This customer is in the holdout: they are not called."))
+        raise ApplicationError(_("This customer is in the holdout: they are not called."), code="holdout")
     if invitation.status == Invitation.Status.UNREACHED or (
         invitation.status in Invitation.OPEN and invitation.attempts >= campaign.max_attempts
     ):
-        raise ApplicationError(_("The %(n)d attempts of this campaign are used up.") % {"n": campaign.max_attempts})
+        raise StateConflict(
+            _("The %(n)d attempts of this campaign are used up.") % {"n": campaign.max_attempts},
+            code="attempts_used_up",
+        )
     if invitation.status not in Invitation.OPEN:
-        raise ApplicationError(
-            _("This invitation is already closed (%(s)s).") % {"s": invitation.get_status_display().lower()}
+        raise StateConflict(
+            _("This invitation is already closed (%(s)s).") % {"s": invitation.get_status_display().lower()},
+            code="call_already_recorded",
         )
     _require_reachable(invitation.customer)
     if call_back_at is not None and timezone.is_naive(call_back_at):
@@ -507,10 +559,11 @@ def call_record(
         invitation.status = Invitation.Status.DECLINED
     elif outcome == Outcome.CALL_BACK:
         if call_back_at is None or call_back_at <= now:
-            raise ApplicationError(_("Give a call-back time later than now."))
+            raise ApplicationError(_("Give a call-back time later than now."), code="call_back_not_later")
         if campaign.dealership.local_date(call_back_at) > campaign.ends_on:
             raise ApplicationError(
-                _("The call-back time is after the campaign's last day (%(d)s).") % {"d": campaign.ends_on}
+                _("The call-back time is after the campaign's last day (%(d)s).") % {"d": campaign.ends_on},
+                code="call_back_after_campaign",
             )
         invitation.status = Invitation.Status.CALL_BACK
         invitation.next_call_at = attempt.call_back_at = call_back_at
@@ -519,7 +572,8 @@ def call_record(
         if appointment_date is None or not (today <= appointment_date <= campaign.ends_on):
             raise ApplicationError(
                 _("The appointment date must be between today and the campaign's last day (%(d)s).")
-                % {"d": campaign.ends_on}
+                % {"d": campaign.ends_on},
+                code="appointment_outside_campaign",
             )
         invitation.status = Invitation.Status.ACCEPTED
         attempt.appointment_date = appointment_date
@@ -548,11 +602,18 @@ def call_record(
 def _require_reachable(customer: Customer) -> None:
     """A campaign call is marketing: it stops at once when consent is withdrawn or contact is refused."""
     if customer.do_not_contact:
-        raise ApplicationError(_("The customer is on do-not-contact: campaign calls have stopped."))
+        raise ApplicationError(
+            _("The customer is on do-not-contact: campaign calls have stopped."), code="do_not_contact"
+        )
     if not customer.marketing_consent:
-        raise ApplicationError(_("The customer has withdrawn marketing consent: campaign calls have stopped."))
+        raise ApplicationError(
+            _("The customer has withdrawn marketing consent: campaign calls have stopped."),
+            code="no_marketing_consent",
+        )
     if customer.flag_wrong_number:
-        raise ApplicationError(_("The customer's phone number is known to be wrong: correct it before calling."))
+        raise ApplicationError(
+            _("The customer's phone number is known to be wrong: correct it before calling."), code="wrong_number"
+        )
 
 
 def second_invitations_release(*, today: date | None = None) -> int:
@@ -600,14 +661,18 @@ def _expiry(template: CouponTemplate, day: date) -> date:
 
 def _check_issuable(template: CouponTemplate, day: date) -> None:
     if not template.active:
-        raise ApplicationError(_("The coupon template “%(name)s” is not active.") % {"name": template.name})
+        raise ApplicationError(
+            _("The coupon template “%(name)s” is not active.") % {"name": template.name}, code="template_inactive"
+        )
     if template.valid_until and template.valid_until < day:
         raise ApplicationError(
             _("The coupon template “%(name)s” was valid until %(d)s.")
-            % {"name": template.name, "d": template.valid_until}
+            % {"name": template.name, "d": template.valid_until},
+            code="template_expired",
         )
 
 
+@audited
 @transaction.atomic
 def coupon_issue(
     *,
@@ -623,7 +688,9 @@ def coupon_issue(
     day = template.dealership.local_date(now)
     _check_issuable(template, day)
     if customer.dealership_id != template.dealership_id:
-        raise ApplicationError(_("The customer and the coupon template belong to different dealerships."))
+        raise ApplicationError(
+            _("The customer and the coupon template belong to different dealerships."), code="other_dealership"
+        )
     for _attempt in range(3):  # a clash of two random codes is astronomically rare, but possible
         try:
             with transaction.atomic():
@@ -640,18 +707,19 @@ def coupon_issue(
                 )
         except IntegrityError:
             continue
-    raise ApplicationError(_("Could not find a free coupon code; try again."))
+    raise ApplicationError(_("Could not find a free coupon code; try again."), code="coupon_code_exhausted")
 
 
+@audited
 @transaction.atomic
 def coupons_issue_to_group(*, group: TargetGroup, template: CouponTemplate, acting_user=None) -> int:
     """Issue a coupon of ``template`` to every invitee of ``group`` (not the holdout) who has none of it
     from this campaign yet. Returns how many were issued."""
     campaign = group.campaign
     if template.dealership_id != campaign.dealership_id:
-        raise ApplicationError(_("A coupon template of another dealership cannot be issued."))
+        raise ApplicationError(_("A coupon template of another dealership cannot be issued."), code="other_dealership")
     if campaign.status == Campaign.Status.FINISHED:
-        raise ApplicationError(_("The campaign is finished."))
+        raise StateConflict(_("The campaign is finished."), code="campaign_finished")
     now = timezone.now()
     day = campaign.dealership.local_date(now)
     _check_issuable(template, day)
@@ -673,6 +741,9 @@ def coupons_issue_to_group(*, group: TargetGroup, template: CouponTemplate, acti
         for invitation_id, customer_id in invitations
     ]
     Coupon.objects.bulk_create(coupons, batch_size=2000)
+    if coupons:  # set-based: the group's history records who issued them
+        group._change_reason = f"coupons issued: {len(coupons)} × {template.name}"[:100]
+        group.save()
     return len(coupons)
 
 
@@ -681,42 +752,62 @@ def _lock_coupon(pk: int) -> Coupon:
     return Coupon.objects.select_for_update(of=("self",)).select_related("template").get(pk=pk)
 
 
-def redemption_refusal(coupon: Coupon, visit: ServiceVisit, today: date) -> str | None:
+class Refusal(str):
+    """Why a coupon cannot be redeemed (the text), with its stable ``code``; ``conflict``: the coupon's state
+    (redeemed, voided, expired) refuses it, a 409."""
+
+    def __new__(cls, text: str, code: str, *, conflict: bool = False):
+        refusal = super().__new__(cls, text)
+        refusal.code, refusal.conflict = code, conflict
+        return refusal
+
+    def error(self) -> ApplicationError:
+        return (StateConflict if self.conflict else ApplicationError)(str(self), code=self.code)
+
+
+def redemption_refusal(coupon: Coupon, visit: ServiceVisit, today: date) -> Refusal | None:
     """Why ``coupon`` cannot be redeemed on ``visit`` (None when it can)."""
     template = coupon.template
     if coupon.dealership_id != visit.dealership_id:
-        return _("This coupon belongs to another dealership.")
+        return Refusal(_("This coupon belongs to another dealership."), "other_dealership")
     zone = visit.dealership.zone
     if coupon.status == Coupon.Status.REDEEMED:
-        return _("Coupon %(code)s was already redeemed on %(when)s.") % {
+        text = _("Coupon %(code)s was already redeemed on %(when)s.") % {
             "code": coupon.code,
             "when": timezone.localtime(coupon.redeemed_at, zone).strftime("%Y-%m-%d %H:%M")
             if coupon.redeemed_at
             else "",
         }
+        return Refusal(text, "coupon_already_redeemed", conflict=True)
     if coupon.status == Coupon.Status.VOID:
-        return _("Coupon %(code)s was voided.") % {"code": coupon.code}
+        return Refusal(_("Coupon %(code)s was voided.") % {"code": coupon.code}, "coupon_voided", conflict=True)
     if coupon.status == Coupon.Status.EXPIRED or coupon.expires_on < today:
-        return _("Coupon %(code)s expired on %(day)s.") % {"code": coupon.code, "day": coupon.expires_on}
+        text = _("Coupon %(code)s expired on %(day)s.") % {"code": coupon.code, "day": coupon.expires_on}
+        return Refusal(text, "coupon_expired", conflict=True)
     if coupon.customer_id != visit.customer_id:
-        return _("Coupon %(code)s belongs to another customer.") % {"code": coupon.code}
+        text = _("Coupon %(code)s belongs to another customer.") % {"code": coupon.code}
+        return Refusal(text, "coupon_of_another_customer")
     if visit.total_amount < template.min_spend:
-        return _("This visit's total ¥%(total)s is below the coupon's minimum spend of ¥%(min)s.") % {
+        text = _("This visit's total ¥%(total)s is below the coupon's minimum spend of ¥%(min)s.") % {
             "total": visit.total_amount,
             "min": template.min_spend,
         }
+        return Refusal(text, "coupon_min_spend_not_met")
     if template.visit_types and visit.visit_type not in template.visit_types:
-        return _("Coupon %(code)s is not valid on a %(type)s visit.") % {
+        text = _("Coupon %(code)s is not valid on a %(type)s visit.") % {
             "code": coupon.code,
             "type": visit.get_visit_type_display().lower(),
         }
+        return Refusal(text, "coupon_not_for_visit_type")
     if template.next_visit_only and (
         coupon.issued_visit_id == visit.pk or visit.opened_on < timezone.localdate(coupon.issued_at, zone)
     ):
-        return _("Coupon %(code)s can be used from the customer's next visit on.") % {"code": coupon.code}
+        text = _("Coupon %(code)s can be used from the customer's next visit on.") % {"code": coupon.code}
+        return Refusal(text, "coupon_next_visit_only")
     return None
 
 
+@audited
 @transaction.atomic
 def coupon_redeem(*, coupon: Coupon, visit: ServiceVisit, acting_user=None, now: datetime | None = None) -> Coupon:
     """Redeem ``coupon`` on ``visit``, at most once however many advisors try at the same moment."""
@@ -724,7 +815,7 @@ def coupon_redeem(*, coupon: Coupon, visit: ServiceVisit, acting_user=None, now:
     coupon = _lock_coupon(coupon.pk)
     refusal = redemption_refusal(coupon, visit, visit.dealership.local_date(now))
     if refusal:
-        raise ApplicationError(refusal)
+        raise refusal.error() if isinstance(refusal, Refusal) else ApplicationError(refusal)
     coupon.status = Coupon.Status.REDEEMED
     coupon.redeemed_at = now
     coupon.redeemed_visit = visit
@@ -734,16 +825,18 @@ def coupon_redeem(*, coupon: Coupon, visit: ServiceVisit, acting_user=None, now:
     return coupon
 
 
+@audited
 @transaction.atomic
 def coupon_void(*, coupon: Coupon, reason: str, acting_user=None) -> Coupon:
     coupon = _lock_coupon(coupon.pk)
     if coupon.status != Coupon.Status.ISSUED:
-        raise ApplicationError(
+        raise StateConflict(
             _("Only an open coupon can be voided; %(code)s is %(s)s.")
-            % {"code": coupon.code, "s": coupon.get_status_display().lower()}
+            % {"code": coupon.code, "s": coupon.get_status_display().lower()},
+            code="coupon_not_open",
         )
     if not reason.strip():
-        raise ApplicationError(_("Say why the coupon is voided."))
+        raise ApplicationError(_("Say why the coupon is voided."), code="void_reason_missing")
     coupon.status = Coupon.Status.VOID
     coupon.voided_at = timezone.now()
     coupon.void_reason = reason.strip()[:200]
@@ -780,6 +873,7 @@ TEMPLATE_FIELDS = (
 )
 
 
+@audited
 @transaction.atomic
 def coupon_template_create(*, dealership: Dealership, acting_user=None, **fields) -> CouponTemplate:
     _refuse_unknown(fields, TEMPLATE_FIELDS)
@@ -789,6 +883,7 @@ def coupon_template_create(*, dealership: Dealership, acting_user=None, **fields
     return template
 
 
+@audited
 @transaction.atomic
 def coupon_template_update(*, template: CouponTemplate, changes: dict, acting_user=None) -> CouponTemplate:
     _refuse_unknown(changes, TEMPLATE_FIELDS)
@@ -806,14 +901,14 @@ def coupon_template_update(*, template: CouponTemplate, changes: dict, acting_us
 def compliance_term_add(*, dealership: Dealership, kind: str, phrase: str, acting_user=None) -> ComplianceTerm:
     phrase = (phrase or "").strip()
     if not phrase:
-        raise ApplicationError(_("Type the phrase."))
+        raise ApplicationError(_("Type the phrase."), code="phrase_missing")
     term = ComplianceTerm(dealership=dealership, kind=kind, phrase=phrase)
     _full_clean(term, exclude=["dealership"])
     try:
         with transaction.atomic():
             term.save()
     except IntegrityError as exc:
-        raise ApplicationError(_("“%(p)s” is already on the list.") % {"p": phrase}) from exc
+        raise ApplicationError(_("“%(p)s” is already on the list.") % {"p": phrase}, code="phrase_taken") from exc
     return term
 
 

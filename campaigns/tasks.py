@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from dealercrm.core.audit import as_task_actor
+
 from . import services
 
 
@@ -16,7 +18,8 @@ def campaigns_daily_task() -> dict:
     coupons past their last day, and put accepted-but-absent invitees back on the list for a second
     invitation. Each step is a conditional update, so a repeat (or a worker killed midway) changes nothing
     more."""
-    figures = services.campaigns_advance()
-    figures["coupons_expired"] = services.coupons_expire()
-    figures["second_invitations"] = services.second_invitations_release()
+    with as_task_actor(campaigns_daily_task.name):  # nobody started it: the system, named by the task
+        figures = services.campaigns_advance()
+        figures["coupons_expired"] = services.coupons_expire()
+        figures["second_invitations"] = services.second_invitations_release()
     return figures

@@ -254,10 +254,7 @@ class VisitForm(forms.ModelForm):
         for name in ("labor_amount", "parts_amount"):
             if data.get(name) is None and name not in self.errors:
                 data[name] = ZERO
-        opened, closed = data.get("opened_on"), data.get("closed_on")
-        if opened and closed and closed < opened:
-            self.add_error("closed_on", _("A visit cannot close before it opened."))
-        return data
+        return data  # the dates are checked by ServiceVisit.clean(), for every way in
 
     def service_data(self) -> dict:
         """The cleaned fields for visit_create (vehicle apart)."""

@@ -9,7 +9,8 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.audit import audited
+from dealercrm.core.exceptions import ApplicationError, StateConflict
 from dealercrm.core.models import Dealership
 
 from .models import (
@@ -22,6 +23,7 @@ from .models import (
     Vehicle,
     VehicleOwnership,
 )
+from .validators import APPOINTMENT_NOT_PAST
 
 CUSTOMER_FIELDS = [
     "customer_no",
@@ -64,14 +66,15 @@ VISIT_FIELDS = [
 ]
 
 
-def _save(instance, *, unique_message: str | None = None):
-    """full_clean then save; a unique-constraint race becomes the same readable error."""
+def _save(instance, *, unique_message: str | None = None, unique_code: str = "already_exists"):
+    """full_clean (its errors carry their codes) then save; a unique-constraint race becomes the same readable
+    error, coded ``unique_code``."""
     instance.full_clean()
     try:
         with transaction.atomic():
             instance.save()
     except IntegrityError as exc:
-        raise ApplicationError(unique_message or str(exc)) from exc
+        raise ApplicationError(unique_message or str(exc), code=unique_code) from exc
     return instance
 
 
@@ -106,6 +109,7 @@ def _flag_phone(customer: Customer) -> None:
         customer.flag_possible_duplicate = True
 
 
+@audited
 @transaction.atomic
 def customer_create(
     *,
@@ -117,19 +121,28 @@ def customer_create(
 ) -> Customer:
     customer = Customer(dealership=dealership)
     _assign(customer, CUSTOMER_FIELDS, data)
-    _save(customer, unique_message=_("Customer number %(no)s already exists.") % {"no": customer.customer_no})
+    _save(
+        customer,
+        unique_message=_("Customer number %(no)s already exists.") % {"no": customer.customer_no},
+        unique_code="customer_no_taken",
+    )
     _flag_phone(customer)
     if consent is not None:
         consent_record(customer=customer, granted=consent, channel=consent_channel, acting_user=acting_user)
     return customer
 
 
+@audited
 @transaction.atomic
 def customer_update(*, customer: Customer, acting_user=None, **data) -> Customer:
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     old_phone = customer.phone
     _assign(customer, CUSTOMER_FIELDS, data)
-    _save(customer, unique_message=_("Customer number %(no)s already exists.") % {"no": customer.customer_no})
+    _save(
+        customer,
+        unique_message=_("Customer number %(no)s already exists.") % {"no": customer.customer_no},
+        unique_code="customer_no_taken",
+    )
     if customer.phone != old_phone:
         _flag_phone(customer)
         customers_flag_duplicate_phones(dealership=customer.dealership)
@@ -137,6 +150,7 @@ def customer_update(*, customer: Customer, acting_user=None, **data) -> Customer
     return customer
 
 
+@audited
 @transaction.atomic
 def consent_record(
     *,
@@ -147,34 +161,43 @@ def consent_record(
     occurred_at: datetime | None = None,
     note: str = "",
 ) -> ConsentEvent:
-    """Record a grant or withdrawal of marketing consent; the customer's flag follows the newest event."""
+    """Record a grant or withdrawal of marketing consent; the customer's flag follows the newest event.
+
+    ``occurred_at`` lies from 1990 to now at the store (``ConsentEvent.clean``); the event names who recorded
+    it, and the customer's change is in their history under the same user.
+    """
     occurred_at = occurred_at or timezone.now()
     if channel not in ConsentChannel.values:
-        raise ApplicationError(_("Unknown consent channel “%(channel)s”.") % {"channel": channel})
-    event = ConsentEvent.objects.create(
+        raise ApplicationError(
+            _("Unknown consent channel “%(channel)s”.") % {"channel": channel}, code="unknown_consent_channel"
+        )
+    event = ConsentEvent(
         customer=customer,
         granted=granted,
         occurred_at=occurred_at,
         channel=channel,
-        recorded_by=acting_user,
+        recorded_by=acting_user if getattr(acting_user, "pk", None) else None,
         note=note,
     )
+    event.full_clean(exclude=["customer", "recorded_by"])
+    event.save()
     if customer.consent_changed_at is None or occurred_at >= customer.consent_changed_at:
-        Customer.objects.filter(pk=customer.pk).update(
-            marketing_consent=granted, consent_changed_at=occurred_at, consent_channel=channel
-        )
-        customer.marketing_consent = granted
-        customer.consent_changed_at = occurred_at
-        customer.consent_channel = channel
+        # Saved through the row (not a bare UPDATE), so that the customer's history records the change.
+        fresh = Customer.objects.select_for_update().get(pk=customer.pk)
+        fresh.marketing_consent = customer.marketing_consent = granted
+        fresh.consent_changed_at = customer.consent_changed_at = occurred_at
+        fresh.consent_channel = customer.consent_channel = channel
+        fresh.save(update_fields=["marketing_consent", "consent_changed_at", "consent_channel", "updated_at"])
     return event
 
 
 def _check_same_dealership(dealership, *objects):
     for obj in objects:
         if obj is not None and obj.dealership_id != dealership.pk:
-            raise ApplicationError(_("That record belongs to another dealership."))
+            raise ApplicationError(_("That record belongs to another dealership."), code="other_dealership")
 
 
+@audited
 @transaction.atomic
 def vehicle_create(*, dealership: Dealership, owner: Customer, acting_user=None, **data) -> Vehicle:
     _check_same_dealership(dealership, owner)
@@ -182,7 +205,7 @@ def vehicle_create(*, dealership: Dealership, owner: Customer, acting_user=None,
     _assign(vehicle, VEHICLE_FIELDS, data)
     vehicle.vin = (vehicle.vin or "").strip().upper()
     vehicle.plate = (vehicle.plate or "").strip().upper()
-    _save(vehicle, unique_message=_("VIN %(vin)s is already on file.") % {"vin": vehicle.vin})
+    _save(vehicle, unique_message=_("VIN %(vin)s is already on file.") % {"vin": vehicle.vin}, unique_code="vin_taken")
     VehicleOwnership.objects.create(vehicle=vehicle, customer=owner, started_on=timezone.localdate())
     if vehicle.mileage_km:
         mileage_record(
@@ -194,25 +217,32 @@ def vehicle_create(*, dealership: Dealership, owner: Customer, acting_user=None,
     return vehicle
 
 
+@audited
 @transaction.atomic
 def vehicle_update(*, vehicle: Vehicle, acting_user=None, owner: Customer | None = None, **data) -> Vehicle:
     vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
     _assign(vehicle, VEHICLE_FIELDS, data)
     vehicle.plate = (vehicle.plate or "").strip().upper()
     if owner is not None and owner.pk != vehicle.owner_id:
-        vehicle_transfer(vehicle=vehicle, new_owner=owner)
-    _save(vehicle, unique_message=_("VIN %(vin)s is already on file.") % {"vin": vehicle.vin})
+        _ownership_change(vehicle, owner, vehicle.dealership.local_date())
+    _save(vehicle, unique_message=_("VIN %(vin)s is already on file.") % {"vin": vehicle.vin}, unique_code="vin_taken")
     return vehicle
 
 
-def vehicle_transfer(*, vehicle: Vehicle, new_owner: Customer, on: date | None = None) -> Vehicle:
-    """Change the current owner; the ownership history keeps the previous one."""
+def _ownership_change(vehicle: Vehicle, new_owner: Customer, on: date) -> None:
     _check_same_dealership(vehicle.dealership, new_owner)
-    on = on or timezone.localdate()
     VehicleOwnership.objects.filter(vehicle=vehicle, ended_on__isnull=True).update(ended_on=on)
     VehicleOwnership.objects.create(vehicle=vehicle, customer=new_owner, started_on=on)
     vehicle.owner = new_owner
-    Vehicle.objects.filter(pk=vehicle.pk).update(owner=new_owner)
+
+
+@audited
+@transaction.atomic
+def vehicle_transfer(*, vehicle: Vehicle, new_owner: Customer, on: date | None = None, acting_user=None) -> Vehicle:
+    """Change the current owner; the ownership history keeps the previous one."""
+    vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+    _ownership_change(vehicle, new_owner, on or vehicle.dealership.local_date())
+    vehicle.save(update_fields=["owner", "updated_at"])
     return vehicle
 
 
@@ -221,8 +251,10 @@ def mileage_record(*, vehicle: Vehicle, mileage_km: int, read_on: date, source: 
         vehicle=vehicle, read_on=read_on, mileage_km=mileage_km, defaults={"source": source}
     )
     if not vehicle.mileage_km or mileage_km > vehicle.mileage_km:
-        Vehicle.objects.filter(pk=vehicle.pk).update(mileage_km=mileage_km)
-        vehicle.mileage_km = mileage_km
+        # Through the row, so that the vehicle's history shows who recorded the new mileage.
+        fresh = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+        fresh.mileage_km = vehicle.mileage_km = mileage_km
+        fresh.save(update_fields=["mileage_km", "updated_at"])
 
 
 def _visit_defaults(visit: ServiceVisit) -> None:
@@ -239,6 +271,7 @@ def _visit_defaults(visit: ServiceVisit) -> None:
         )
 
 
+@audited
 @transaction.atomic
 def visit_create(
     *, dealership: Dealership, vehicle: Vehicle, customer: Customer | None = None, acting_user=None, **data
@@ -253,8 +286,18 @@ def visit_create(
         visit.advisor = acting_user
     _visit_defaults(visit)
     if ServiceVisit.objects.filter(dealership=dealership, ro_number=visit.ro_number).exists():
-        raise ValidationError({"ro_number": _("RO number %(ro)s is already on file.") % {"ro": visit.ro_number}})
-    _save(visit, unique_message=_("RO number %(ro)s is already on file.") % {"ro": visit.ro_number})
+        raise ValidationError(
+            {
+                "ro_number": ValidationError(
+                    _("RO number %(ro)s is already on file.") % {"ro": visit.ro_number}, code="ro_number_taken"
+                )
+            }
+        )
+    _save(
+        visit,
+        unique_message=_("RO number %(ro)s is already on file.") % {"ro": visit.ro_number},
+        unique_code="ro_number_taken",
+    )
     if visit.mileage_km:
         mileage_record(
             vehicle=vehicle, mileage_km=visit.mileage_km, read_on=visit.opened_on, source=MileageReading.Source.VISIT
@@ -262,6 +305,7 @@ def visit_create(
     return visit
 
 
+@audited
 @transaction.atomic
 def visit_update(*, visit: ServiceVisit, acting_user=None, **data) -> ServiceVisit:
     visit = ServiceVisit.objects.select_for_update().get(pk=visit.pk)
@@ -272,11 +316,22 @@ def visit_update(*, visit: ServiceVisit, acting_user=None, **data) -> ServiceVis
         visit.ro_number != old_ro
         and ServiceVisit.objects.filter(dealership_id=visit.dealership_id, ro_number=visit.ro_number).exists()
     ):
-        raise ValidationError({"ro_number": _("RO number %(ro)s is already on file.") % {"ro": visit.ro_number}})
-    _save(visit, unique_message=_("RO number %(ro)s is already on file.") % {"ro": visit.ro_number})
+        raise ValidationError(
+            {
+                "ro_number": ValidationError(
+                    _("RO number %(ro)s is already on file.") % {"ro": visit.ro_number}, code="ro_number_taken"
+                )
+            }
+        )
+    _save(
+        visit,
+        unique_message=_("RO number %(ro)s is already on file.") % {"ro": visit.ro_number},
+        unique_code="ro_number_taken",
+    )
     return visit
 
 
+@audited
 @transaction.atomic
 def appointment_create(
     *,
@@ -298,11 +353,15 @@ def appointment_create(
         time_slot=time_slot,
         source=source,
         note=note,
-        created_by=acting_user,
+        created_by=acting_user if getattr(acting_user, "pk", None) else None,
     )
+    error = APPOINTMENT_NOT_PAST.error(date, today=dealership.local_date())
+    if error is not None:
+        raise ValidationError({"date": error})
     return _save(appointment)
 
 
+@audited
 @transaction.atomic
 def appointment_set_status(*, appointment: Appointment, status: str, acting_user=None) -> Appointment:
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
@@ -314,10 +373,15 @@ def appointment_set_status(*, appointment: Appointment, status: str, acting_user
         },
         Appointment.Status.NO_SHOW: {Appointment.Status.ARRIVED},
     }
-    if status not in allowed.get(appointment.status, set()):
+    if status not in Appointment.Status.values:
         raise ApplicationError(
+            _("Unknown appointment status “%(status)s”.") % {"status": status}, code="unknown_appointment_status"
+        )
+    if status not in allowed.get(appointment.status, set()):
+        raise StateConflict(
             _("An appointment that is “%(old)s” cannot become “%(new)s”.")
-            % {"old": appointment.get_status_display(), "new": Appointment.Status(status).label}
+            % {"old": appointment.get_status_display(), "new": Appointment.Status(status).label},
+            code="appointment_status_not_allowed",
         )
     appointment.status = status
     appointment.save(update_fields=["status", "updated_at"])

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from dealercrm.core.audit import as_task_actor
 from dealercrm.core.models import Dealership
 
 from .services import customers_flag_duplicate_phones
@@ -17,7 +18,8 @@ def flag_duplicate_phones_task(dealership_id: int | None = None) -> dict[str, in
     dealerships = Dealership.objects.filter(is_active=True)
     if dealership_id:
         dealerships = dealerships.filter(pk=dealership_id)
-    return {d.code: customers_flag_duplicate_phones(dealership=d) for d in dealerships}
+    with as_task_actor(flag_duplicate_phones_task.name):
+        return {d.code: customers_flag_duplicate_phones(dealership=d) for d in dealerships}
 
 
 @shared_task(

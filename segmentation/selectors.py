@@ -8,7 +8,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.exceptions import ApplicationError, StateConflict
 from dealercrm.core.models import Dealership
 
 from .models import C3Group, CustomerSegment, RuleSet, SegmentationRun, Tier, ValueLayer, VehicleForecast
@@ -43,7 +43,9 @@ def _valid_at(run: SegmentationRun) -> Q:
 def customer_segments_at(*, run: SegmentationRun) -> QuerySet[CustomerSegment]:
     """Each customer's result as ``run`` left it (rows written by earlier runs still hold when unchanged)."""
     if run.status != SegmentationRun.Status.SUCCEEDED:
-        raise ApplicationError(_("Run #%(id)s did not finish: it has no results.") % {"id": run.pk})
+        raise StateConflict(
+            _("Run #%(id)s did not finish: it has no results.") % {"id": run.pk}, code="run_not_finished"
+        )
     return CustomerSegment.objects.filter(_valid_at(run), dealership_id=run.dealership_id)
 
 
@@ -79,7 +81,7 @@ def movement_matrix(*, before: SegmentationRun, after: SegmentationRun, dimensio
     One query, whatever the number of customers.
     """
     if before.dealership_id != after.dealership_id:
-        raise ApplicationError(_("Both runs must be of the same dealership."))
+        raise ApplicationError(_("Both runs must be of the same dealership."), code="other_dealership")
     field, values = DIMENSIONS[dimension]
     old = customer_segments_at(run=before).values("customer_id", field)
     new = customer_segments_at(run=after)
@@ -144,7 +146,8 @@ def quarterly_review(*, dealership: Dealership, first_quarter_end: date, second_
     if before is None or after is None:
         raise ApplicationError(
             _("No segmentation run on or before %(day)s: run one for that date first.")
-            % {"day": (first_quarter_end if before is None else second_quarter_end).isoformat()}
+            % {"day": (first_quarter_end if before is None else second_quarter_end).isoformat()},
+            code="no_run_for_day",
         )
     old = customer_segments_at(run=before).values("customer_id", "value_layer")
     rows = (

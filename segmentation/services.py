@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from customers.importing.bulkload import hash_joins
 from customers.models import Customer, MileageReading, ServiceVisit, Vehicle, VehicleOwnership
 from dealercrm.core.bulk import copy_columns, copy_rows
-from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.exceptions import ApplicationError, StateConflict
 from dealercrm.core.models import Dealership
 
 from . import engine, tagging
@@ -49,7 +49,9 @@ def ruleset_update(*, dealership: Dealership, changes: dict, acting_user=None, n
     """Save ``changes`` as the next version of the dealership's rules; earlier runs keep the version they used."""
     unknown = set(changes) - set(RuleSet.RULE_FIELDS)
     if unknown:
-        raise ApplicationError(_("Unknown rule: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+        raise ApplicationError(
+            _("Unknown rule: %(names)s.") % {"names": ", ".join(sorted(unknown))}, code="unknown_rule"
+        )
     Dealership.objects.select_for_update().filter(pk=dealership.pk).first()  # one new version at a time
     current = ruleset_current(dealership=dealership)
     new = RuleSet(
@@ -63,7 +65,10 @@ def ruleset_update(*, dealership: Dealership, changes: dict, acting_user=None, n
         setattr(new, name, value)
     new.full_clean(exclude=["dealership", "created_by"])
     if new.rules() == current.rules():
-        raise ApplicationError(_("Nothing changed: these are the rules of version %(v)d.") % {"v": current.version})
+        raise StateConflict(
+            _("Nothing changed: these are the rules of version %(v)d.") % {"v": current.version},
+            code="ruleset_unchanged",
+        )
     new.save()
     return new
 

@@ -144,10 +144,11 @@ def automatic_flags(customers: pd.DataFrame, vehicles: pd.DataFrame, inputs, ref
 def tag_create(*, dealership, code: str, name: str, kind: str, acting_user=None) -> Tag:
     if code in AUTOMATIC_TAGS:
         raise ApplicationError(
-            _("“%(code)s” is an automatic tag, set by segmentation runs: choose another code.") % {"code": code}
+            _("“%(code)s” is an automatic tag, set by segmentation runs: choose another code.") % {"code": code},
+            code="automatic_tag_code",
         )
     if Tag.objects.filter(dealership=dealership, code=code).exists():
-        raise ApplicationError(_("A tag with code “%(code)s” exists already.") % {"code": code})
+        raise ApplicationError(_("A tag with code “%(code)s” exists already.") % {"code": code}, code="tag_code_taken")
     tag = Tag(dealership=dealership, code=code, name=name, kind=kind)
     tag.full_clean()
     tag.save()
@@ -156,7 +157,7 @@ def tag_create(*, dealership, code: str, name: str, kind: str, acting_user=None)
 
 def _manual(tag: Tag, customer: Customer) -> None:
     if tag.dealership_id != customer.dealership_id:
-        raise ApplicationError(_("That tag belongs to another dealership."))
+        raise ApplicationError(_("That tag belongs to another dealership."), code="other_dealership")
 
 
 @transaction.atomic

@@ -2,6 +2,7 @@ from datetime import date
 
 from celery import shared_task
 
+from dealercrm.core.audit import as_task_actor
 from dealercrm.core.models import Dealership
 
 from .models import SegmentationRun
@@ -30,9 +31,10 @@ def segment_dealership_task(
     dealership = Dealership.objects.get(pk=dealership_id)
     user = User.objects.filter(pk=user_id).first() if user_id else None
     day = date.fromisoformat(reference_date) if reference_date else None
-    return segmentation_run(
-        dealership=dealership, reference_date=day, trigger=trigger, acting_user=user, force=force
-    ).pk
+    with as_task_actor(segment_dealership_task.name, user_id):  # the user who asked for it, or the system
+        return segmentation_run(
+            dealership=dealership, reference_date=day, trigger=trigger, acting_user=user, force=force
+        ).pk
 
 
 @shared_task(bind=True, name="segmentation.tasks.segment_all_task", acks_late=True, time_limit=60, soft_time_limit=50)

@@ -6,9 +6,6 @@ current dealership's records only (``context["dealership"]``), so that another
 store's id reads "not found in this dealership", like an id that does not exist.
 """
 
-from datetime import timedelta
-
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
@@ -143,11 +140,6 @@ class CustomerSerializer(DealershipScopedSerializer):
         )
         return value
 
-    def validate_birthday(self, value):
-        if value and value > timezone.localdate():
-            raise serializers.ValidationError(_("A birthday cannot be in the future."))
-        return value
-
     def validate_marketing_consent(self, value):
         if self.instance is not None and value != self.instance.marketing_consent:
             raise serializers.ValidationError(
@@ -168,11 +160,6 @@ class ConsentEventSerializer(serializers.ModelSerializer):
         model = ConsentEvent
         fields = ["id", "granted", "channel", "channel_display", "occurred_at", "note", "recorded_by", "created_at"]
         read_only_fields = ["created_at"]
-
-    def validate_occurred_at(self, value):
-        if value > timezone.now() + timedelta(minutes=5):
-            raise serializers.ValidationError(_("Consent cannot be recorded for a time in the future."))
-        return value
 
 
 class VehicleSerializer(DealershipScopedSerializer):
@@ -226,11 +213,6 @@ class VehicleSerializer(DealershipScopedSerializer):
             if error:
                 raise serializers.ValidationError(error, code="invalid_plate")
         return plate
-
-    def validate_purchase_date(self, value):
-        if value and value > timezone.localdate():
-            raise serializers.ValidationError(_("A purchase date cannot be in the future."))
-        return value
 
 
 class VisitSerializer(DealershipScopedSerializer):
@@ -297,12 +279,6 @@ class VisitSerializer(DealershipScopedSerializer):
             for name in ("vehicle", "customer"):
                 if name in attrs and attrs[name].pk != getattr(self.instance, f"{name}_id"):
                     errors[name] = _("The vehicle and customer of a recorded visit cannot be changed.")
-        opened = attrs.get("opened_on", getattr(self.instance, "opened_on", None))
-        closed = attrs.get("closed_on", getattr(self.instance, "closed_on", None))
-        if opened and closed and closed < opened:
-            errors["closed_on"] = _("A visit cannot close before it opened.")
-        if opened and opened > timezone.localdate():
-            errors["opened_on"] = _("A visit cannot open in the future.")
         if self.instance is None and not {"total_amount", "labor_amount", "parts_amount"} & attrs.keys():
             errors["total_amount"] = _("Give the total amount, or the labour and parts amounts.")
         if errors:
@@ -339,11 +315,6 @@ class AppointmentSerializer(DealershipScopedSerializer):
             "created_at",
         ]
         read_only_fields = ["status", "created_at"]
-
-    def validate_date(self, value):
-        if value < timezone.localdate():
-            raise serializers.ValidationError(_("An appointment cannot be booked for a past day."))
-        return value
 
 
 #: what the counter may mark an appointment as (``appointment_set_status`` checks the transition)

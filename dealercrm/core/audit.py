@@ -143,9 +143,7 @@ def _shown(field, value, related: dict) -> str:
     return str(value)
 
 
-def history_entries(
-    history_qs, *, limit: int = 50, hidden: tuple[str, ...] = (), label=None
-) -> list[HistoryEntry]:
+def history_entries(history_qs, *, limit: int = 50, hidden: tuple[str, ...] = (), label=None) -> list[HistoryEntry]:
     """The newest ``limit`` writes of the records in ``history_qs`` (a historical model's queryset, already
     scoped to one dealership's records), each with its fields' old → new against the record's previous row.
 
@@ -177,11 +175,7 @@ def history_entries(
     for row in rows:
         chain = by_record.get(getattr(row, pk_name), [])
         previous = next(
-            (
-                r
-                for r in chain
-                if (r.history_date, r.history_id) < (row.history_date, row.history_id)
-            ),
+            (r for r in chain if (r.history_date, r.history_id) < (row.history_date, row.history_id)),
             None,
         )
         pairs.append((row, previous))
@@ -220,8 +214,8 @@ def history_entries(
                     new=_shown(field, new, related),
                 )
             )
-        if row.history_type == "~" and not changes:
-            continue  # saved with nothing changed
+        if row.history_type == "~" and not changes and not row.history_change_reason:
+            continue  # saved with nothing changed and nothing said
         entries.append(
             HistoryEntry(
                 when=row.history_date,

@@ -134,7 +134,8 @@ def test_a_running_campaign_changes_only_some_fields(listed, as_manager, api_cli
     api = api_client_for(as_manager)
     path = url("detail", listed["campaign"].pk)
     refused = api.patch(path, {"code": "OTHER", "starts_on": "2026-11-25"}, format="json")
-    assert refused.status_code == 400
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "campaign_not_editable"
     assert refused.json()["message"].startswith("A running campaign cannot change its ")
     changed = api.patch(path, {"name": "冬季保养关爱", "cost": "1200.50"}, format="json")
     assert changed.status_code == 200, changed.content
@@ -221,12 +222,13 @@ def test_target_groups_change_only_while_the_campaign_is_a_draft(listed, templat
     api = api_client_for(as_manager)
     group = listed["loyal"]
     changed = api.patch(url("target-group-detail", group.pk), {"name": "改名"}, format="json")
-    assert changed.status_code == 400
+    assert changed.status_code == 409
+    assert changed.json()["code"] == "campaign_not_draft"
     assert changed.json()["message"] == "Target groups change only while the campaign is a draft; this one is running."
     deleted = api.delete(url("target-group-detail", group.pk))
-    assert deleted.status_code == 400
+    assert deleted.status_code == 409
     added = api.post(url("target-group-list"), {"campaign": listed["campaign"].pk, "name": "新组"}, format="json")
-    assert added.status_code == 400
+    assert added.status_code == 409
     assert TargetGroup.objects.filter(pk=group.pk, name="盈利忠诚").exists() and TargetGroup.objects.count() == 2
 
 
@@ -454,7 +456,8 @@ def test_an_outcome_on_a_finished_campaign_is_refused(listed, agent, as_manager,
         {"outcome": "accepted", "appointment_date": "2026-12-05"},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
+    assert response.json()["code"] == "campaign_not_running"
     assert response.json()["message"] == "The campaign is finished: calls are recorded only while it runs."
     assert not CallAttempt.objects.exists()
     assert api_client_for(agent).get(url("invitation-next")).status_code == 204
@@ -541,7 +544,8 @@ def test_a_coupon_that_cannot_be_used_is_refused_with_the_reason(
     make_unusable, message = REFUSALS[reason]
     make_unusable(coupon)
     response = api_client_for(advisor).post(url("coupon-redeem", coupon.pk), {"visit": visit.pk}, format="json")
-    assert response.status_code == 400, response.content
+    # the coupon's own state (voided, expired) is a conflict; the visit not meeting its terms a bad request
+    assert response.status_code == (409 if reason in ("expired", "voided") else 400), response.content
     assert message in response.json()["message"]
     coupon.refresh_from_db()
     assert coupon.status != Coupon.Status.REDEEMED
@@ -650,7 +654,7 @@ def test_void_a_coupon_with_a_reason(dealership, template, as_manager, advisor, 
     assert voided.status_code == 200
     assert (voided.json()["status"], voided.json()["void_reason"]) == ("void", "客户投诉补偿错误")
     again = api.post(url("coupon-void", coupon.pk), {"reason": "再次"}, format="json")
-    assert again.status_code == 400
+    assert again.status_code == 409 and again.json()["code"] == "coupon_not_open"
     assert again.json()["message"] == f"Only an open coupon can be voided; {coupon.code} is void."
 
 

@@ -1,7 +1,7 @@
 """Attendance and revenue of a campaign (campaigns.selectors): who came in the period, whatever the order of
 call and visit or how the visit was recorded; non-target participants; overlapping campaigns; average ticket."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,7 @@ from campaigns import selectors, services
 from campaigns.models import Invitation
 from customers import services as customer_services
 from customers.importing import run_import
-from tests.campaigns.conftest import END, START, generate
+from tests.campaigns.conftest import END, SHANGHAI, START, generate
 from tests.customers.dms_files import VISIT_HEADER, visit_row, write_csv
 from tests.factories import CustomerFactory, ServiceVisitFactory, VehicleFactory
 
@@ -81,7 +81,7 @@ def test_revenue_sums_the_periods_visits_and_the_average_ticket_is_per_customer(
 
 
 def test_a_visit_imported_from_the_dms_later_counts_and_its_campaign_code_makes_a_non_target_participant(
-    dealership, campaign, invite, agent, person, tmp_path
+    dealership, campaign, invite, agent, person, tmp_path, frozen
 ):
     # Given an invitee who accepted, and a customer who is not on the list
     (invitee,) = invite(1)
@@ -91,8 +91,9 @@ def test_a_visit_imported_from_the_dms_later_counts_and_its_campaign_code_makes_
     walk_in_car = VehicleFactory(owner=walk_in)
     assert not attendance(campaign)[invitee.pk][0]
 
-    # When the DMS export of December is imported, its repair orders of the invitee and of the walk-in
-    # (who showed the campaign's flyer: code in lower case, as some DMS write it)
+    # When, a week later, the DMS export of December is imported, its repair orders of the invitee and of the
+    # walk-in (who showed the campaign's flyer: code in lower case, as some DMS write it)
+    frozen.move_to(datetime(2026, 12, 8, 10, tzinfo=SHANGHAI))  # a visit cannot be recorded before its day
     rows = [
         visit_row(
             1, vin=invitee.vehicles.get().vin, opened_at="2026-12-05", closed_at="2026-12-06", total_amount="1880.00"
@@ -116,9 +117,10 @@ def test_a_visit_imported_from_the_dms_later_counts_and_its_campaign_code_makes_
     assert selectors.non_target_participants(campaign=campaign) == {"customers": 1, "revenue": Decimal("640.00")}
 
 
-def test_a_visit_recorded_at_the_counter_after_the_calls_counts(dealership, campaign, invite, advisor):
+def test_a_visit_recorded_at_the_counter_after_the_calls_counts(dealership, campaign, invite, advisor, frozen):
     (invitee,) = invite(1)
     car = invitee.vehicles.get()
+    frozen.move_to(datetime(2026, 12, 3, 10, tzinfo=SHANGHAI))  # the day of the visit
 
     customer_services.visit_create(
         dealership=dealership,

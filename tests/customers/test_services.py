@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from customers import services
 from customers.models import Appointment, ConsentEvent, Customer, ServiceVisit, VehicleOwnership
-from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.exceptions import ApplicationError, StateConflict
 from tests.factories import CustomerFactory, ServiceVisitFactory, VehicleFactory, make_vin
 
 pytestmark = pytest.mark.django_db
@@ -154,7 +154,8 @@ def test_vehicle_with_bad_vin_is_not_saved(dealership):
 
 def test_appointment_arrival_moves_only_forward(dealership, advisor):
     customer = CustomerFactory(dealership=dealership)
-    appointment = services.appointment_create(dealership=dealership, customer=customer, date=date(2025, 6, 1))
+    appointment = services.appointment_create(dealership=dealership, customer=customer, date=dealership.local_date())
     services.appointment_set_status(appointment=appointment, status=Appointment.Status.ARRIVED, acting_user=advisor)
-    with pytest.raises(ApplicationError):
+    with pytest.raises(StateConflict) as refused:
         services.appointment_set_status(appointment=appointment, status=Appointment.Status.NO_SHOW)
+    assert refused.value.code == "appointment_status_not_allowed" and refused.value.status == 409

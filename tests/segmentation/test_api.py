@@ -224,7 +224,8 @@ def test_a_refused_change_names_the_field_and_saves_nothing(changes, field, as_m
 def test_unchanged_rules_are_refused(payload, as_manager, dealership, api_client_for):
     ruleset_current(dealership=dealership)
     response = api_client_for(as_manager).post(reverse(RULES), payload, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409  # the rules as they stand are the ones sent
+    assert response.json()["code"] == "ruleset_unchanged"
     assert response.json()["message"] == "Nothing changed: these are the rules of version 1."
     assert RuleSet.objects.filter(dealership=dealership).count() == 1
 
@@ -347,7 +348,8 @@ def test_a_movement_from_a_failed_run_is_refused(advisor, seg, dealership, api_c
         dealership=dealership, rule_set=seg["rules"], reference_date=REF, trigger="api", status="failed"
     )
     response = api_client_for(advisor).get(movement_url(seg["run"]), {"from": failed.pk})
-    assert response.status_code == 400
+    assert response.status_code == 409
+    assert response.json()["code"] == "run_not_finished"
     assert "did not finish" in response.json()["message"]
 
 

@@ -578,7 +578,7 @@ def test_the_models_checks_land_on_their_fields(client_for, as_manager, dealersh
 def test_saving_the_same_rules_says_nothing_changed(client_for, as_manager, dealership):
     response = client_for(as_manager).post(RULES, rules_data(dealership, note="again"))
 
-    assert response.status_code == 200
+    assert response.status_code == 409  # a state conflict, on the page as in the API
     assert response.context["form"].non_field_errors() == ["Nothing changed: these are the rules of version 1."]
     assert "Nothing changed" in text(response)
 

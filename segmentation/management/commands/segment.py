@@ -1,10 +1,11 @@
-"""``python manage.py segment [--dealership CODE] [--date YYYY-MM-DD] [--force]``."""
+"""``python manage.py segment [--dealership CODE] [--date YYYY-MM-DD] [--force] [--user USERNAME]``."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from dealercrm.core.audit import as_task_actor
 from dealercrm.core.commands import dealership_by_code, iso_date
-from dealercrm.core.models import Dealership
+from dealercrm.core.models import Dealership, User
 from segmentation.models import SegmentationRun
 from segmentation.services import segmentation_run
 
@@ -18,8 +19,18 @@ class Command(BaseCommand):
             "--date", type=iso_date("--date"), help="reference date, YYYY-MM-DD (default: today where the store is)"
         )
         parser.add_argument("--force", action="store_true", help="compute again even when nothing has changed")
+        parser.add_argument("--user", help="username of the person running it (default: the system)")
 
     def handle(self, *args, **options):
+        user = None
+        if options["user"]:
+            user = User.objects.filter(username=options["user"]).first()
+            if user is None:
+                raise CommandError(_("No user “%(name)s”.") % {"name": options["user"]})
+        with as_task_actor("manage.py segment", getattr(user, "pk", None)):
+            self._segment(options, user)
+
+    def _segment(self, options, user):
         if options["dealership"]:
             dealerships = [dealership_by_code(options["dealership"])]
         else:
@@ -30,6 +41,7 @@ class Command(BaseCommand):
                 reference_date=options["date"],
                 trigger=SegmentationRun.Trigger.COMMAND,
                 force=options["force"],
+                acting_user=user,
             )
             if run.reused_from_id:
                 outcome = _("unchanged since run #%(id)s") % {"id": run.reused_from_id}
