@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -127,6 +128,7 @@ def _chart_data(tables: list[dict]) -> dict:
             # the axis: a tier's letter (its label says what it means, in the tooltip and the table)
             "short": [row["code"] if table["dimension"] == "tier" else row["label"] for row in table["rows"]],
             "counts": [row["count"] for row in table["rows"]],
+            "shares": [floatformat(row["share"], 1) for row in table["rows"]],  # as the table shows them
             "urls": [row["url"] for row in table["rows"]],
         }
         for table in tables

@@ -19,15 +19,25 @@
       return { value: n, name: data.labels[i], itemStyle: { color: colourFor(dimension, data.codes[i], i) } };
     });
     var font = getComputedStyle(document.body).fontFamily;
+    var ink = getComputedStyle(document.body).color;
     if (dimension === "layer") {
+      // The shares outside the ring, in the page's ink and rounded as the table beside it: inside a thin ring a
+      // share like "52.75%" was wider than the ring and its first digit vanished, white on white.
       return {
         textStyle: { fontFamily: font },
-        tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
+        tooltip: {
+          trigger: "item",
+          formatter: function (params) { return params.name + ": " + params.value + " (" + data.shares[params.dataIndex] + " %)"; }
+        },
         legend: { bottom: 0, icon: "circle" },
         series: [{
-          type: "pie", radius: ["42%", "75%"], center: ["50%", "45%"], data: points, cursor: "pointer",
-          label: { position: "inside", formatter: "{d}%", color: "#fff", fontWeight: "bold" },
-          labelLine: { show: false }
+          type: "pie", radius: ["38%", "60%"], center: ["50%", "45%"], data: points, cursor: "pointer",
+          avoidLabelOverlap: true,
+          label: {
+            position: "outside", color: ink, fontWeight: "bold",
+            formatter: function (params) { return data.shares[params.dataIndex] + " %"; }
+          },
+          labelLine: { show: true, length: 6, length2: 6 }
         }]
       };
     }
@@ -41,7 +51,8 @@
         trigger: "item",
         formatter: function (params) { return data.labels[params.dataIndex] + ": " + params.value; }
       },
-      grid: { left: 8, right: 40, top: 8, bottom: 8, containLabel: true },
+      // room above the columns for their figures (tier), right of the bars for theirs (C3)
+      grid: { left: 8, right: 40, top: horizontal ? 8 : 24, bottom: 8, containLabel: true },
       xAxis: horizontal ? values : categories,
       yAxis: horizontal ? categories : values,
       series: [{
