@@ -5,12 +5,12 @@ phone parsed by ``phonenumbers``), 24 fields each looked up through DRF's ``get_
 the signature of every ``get_FOO_display``) and a translated label looked up per row and field.
 
 Here the page is read with ``values()`` of the columns the serializer shows (the phone as its stored text)
-and each row is written by a plan derived once from the serializer's own fields:
+and the rows are written, column by column, by a plan derived once from the serializer's own fields:
 
 - a field on a column whose ``to_representation`` gives a database value back unchanged (text, choice,
   boolean, integer) is copied;
 - a ``get_FOO_display`` field takes its label from a map of FOO's choices, translated once per language;
-- a datetime is written as DRF writes it (ISO 8601 in the current time zone, ``Z`` for UTC);
+- a date or datetime is written as DRF writes it (ISO 8601; a datetime in the current time zone, ``Z`` for UTC);
 - a phone stored as a mainland mobile number in E.164 (``+861…``, 14 characters) is written as stored, which
   is what ``str(PhoneNumber)`` gives for it, valid or not; any other phone goes the serializer's way;
 - any other field on a column calls the serializer field's own ``to_representation``; ``None`` stays ``None``.
@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
+from functools import partial
 from operator import itemgetter
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F
-from django.utils import timezone, translation
+from django.utils import translation
 from django_filters.rest_framework import DjangoFilterBackend
 from phonenumber_field.modelfields import PhoneNumberField as PhoneNumberModelField
 from phonenumber_field.phonenumber import to_python as phone_to_python
@@ -93,6 +95,8 @@ def plan_for(serializer_class) -> Plan | None:
                 conversions.append((field.field_name, "phone", None))
             elif _is_iso_datetime(field) and isinstance(model_field, models.DateTimeField):
                 conversions.append((field.field_name, "datetime", field))
+            elif _is_iso_date(field) and type(model_field) is models.DateField:
+                conversions.append((field.field_name, "date", None))
             elif not isinstance(model_field, UNCHANGED.get(type(field).to_representation, ())):
                 conversions.append((field.field_name, "field", field))
         else:
@@ -102,6 +106,15 @@ def plan_for(serializer_class) -> Plan | None:
         if column not in annotations and column not in selected:
             selected.append(column)
     return Plan(tuple(names), tuple(sources), tuple(selected), annotations, tuple(conversions))
+
+
+def _is_iso_date(field) -> bool:
+    output_format = getattr(field, "format", api_settings.DATE_FORMAT)
+    return (
+        type(field).to_representation is fields.DateField.to_representation
+        and isinstance(output_format, str)
+        and output_format.lower() == "iso-8601"
+    )
 
 
 def _is_iso_datetime(field) -> bool:
@@ -114,22 +127,34 @@ def _is_iso_datetime(field) -> bool:
     )
 
 
-_labels: dict[tuple, dict] = {}
+class Labels(dict):
+    """``{value: label}`` of a field's choices; a value that is not a choice (a blank, None) stands for itself,
+    as in ``get_FOO_display``."""
+
+    def __missing__(self, value):
+        return value
 
 
-def labels(model_field) -> dict:
-    """``{value: label}`` of a field's choices in the active language (as ``get_FOO_display`` gives them)."""
+_labels: dict[tuple, Labels] = {}
+
+
+def labels(model_field) -> Labels:
+    """The labels of a field's choices in the active language, translated once per language."""
     key = (model_field.model, model_field.name, translation.get_language())
     found = _labels.get(key)
     if found is None:
-        found = _labels[key] = {value: str(label) for value, label in model_field.flatchoices}
+        found = _labels[key] = Labels((value, str(label)) for value, label in model_field.flatchoices)
     return found
 
 
 def phone(text: str):
-    """What the serializer writes for a phone stored as ``text``."""
-    if MOBILE_E164.fullmatch(text) and getattr(settings, "PHONENUMBER_DEFAULT_FORMAT", "E164") == "E164":
+    """What the serializer writes for a phone stored as ``text`` (``PHONENUMBER_DEFAULT_FORMAT`` E164)."""
+    if MOBILE_E164.fullmatch(text):
         return text
+    return phone_as_serializer(text)
+
+
+def phone_as_serializer(text: str):
     return PhoneNumberField().to_representation(phone_to_python(text))
 
 
@@ -140,7 +165,7 @@ def datetime_writer(field):
         return field.to_representation
 
     def write(value):
-        if timezone.is_naive(value):
+        if value.tzinfo is None:  # never from PostgreSQL; as DRF would
             return field.to_representation(value)
         text = value.astimezone(zone).isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
@@ -148,36 +173,39 @@ def datetime_writer(field):
     return write
 
 
+def _skip_none(convert):
+    return lambda column: [None if value is None else convert(value) for value in column]
+
+
 class Rows:
-    """Writes ``values()`` rows per a plan, with the request's language and time zone."""
+    """Writes ``values()`` rows per a plan, with the request's language and time zone: column by column."""
 
     def __init__(self, plan: Plan):
         self.plan = plan
         self.get = itemgetter(*plan.columns)
-        self.conversions = []
+        self.conversions = []  # (position, function of a column's values)
+        e164 = getattr(settings, "PHONENUMBER_DEFAULT_FORMAT", "E164") == "E164"
         for name, kind, argument in plan.conversions:
             if kind == "labels":
-                choices = labels(argument)
-                convert = lambda value, choices=choices: choices.get(value, value)  # noqa: E731
+                convert = partial(map, labels(argument).__getitem__)  # None and unknown values stand for themselves
             elif kind == "datetime":
-                convert = datetime_writer(argument)
+                convert = _skip_none(datetime_writer(argument))
+            elif kind == "date":
+                convert = _skip_none(date.isoformat)
             elif kind == "phone":
-                convert = phone
+                convert = _skip_none(phone if e164 else phone_as_serializer)
             else:
-                convert = argument.to_representation
-            self.conversions.append((name, convert))
+                convert = _skip_none(argument.to_representation)
+            self.conversions.append((plan.names.index(name), convert))
 
     def write(self, rows) -> list[dict]:
-        names, get, conversions = self.plan.names, self.get, self.conversions
-        out = []
-        for row in rows:
-            item = dict(zip(names, get(row), strict=True))
-            for name, convert in conversions:
-                value = item[name]
-                if value is not None:
-                    item[name] = convert(value)
-            out.append(item)
-        return out
+        if not rows:
+            return []
+        columns = list(zip(*map(self.get, rows), strict=True))
+        for position, convert in self.conversions:
+            columns[position] = convert(columns[position])
+        names = self.plan.names
+        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 class FastListMixin:
