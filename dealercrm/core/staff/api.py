@@ -226,11 +226,10 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     )
     @action(detail=True, methods=["post"], url_path="password")
     def set_password(self, request, pk=None, format=None):
+        user = self.get_object()  # another dealership's user is 404 whatever the body
         serializer = PasswordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.staff_set_password(
-            acting_user=request.user, user=self.get_object(), password=serializer.validated_data["password"]
-        )
+        services.staff_set_password(acting_user=request.user, user=user, password=serializer.validated_data["password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
