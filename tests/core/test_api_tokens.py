@@ -157,6 +157,8 @@ def test_an_admin_of_another_dealership_gets_404(api_client_for, admin_of_b, adv
         == 404
     )
     assert api.delete(reverse("api-staff-token-detail", args=[issued[0].token_key])).status_code == 404
+    password = reverse("api-staff-user-set-password", args=[advisor.pk])
+    assert api.post(password, {"password": "short"}, format="json").status_code == 404  # not 400: not even there
     assert (
         api.post(reverse("api-staff-token-list"), {"user": advisor.pk, "name": "x"}, format="json").status_code == 404
     )
