@@ -59,9 +59,11 @@ class ImportRequestSerializer(serializers.Serializer):
 
 
 class RowErrorSerializer(serializers.Serializer):
-    file = serializers.CharField(help_text=_("customers, vehicles or visits (empty for the upload as a whole)"))
+    file = serializers.CharField(
+        allow_blank=True, help_text=_("customers, vehicles or visits (empty for the upload as a whole)")
+    )
     row = serializers.IntegerField(help_text=_("Row number in the file; the header is row 1."))
-    column = serializers.CharField(help_text=_("The column's name as written in the file."))
+    column = serializers.CharField(allow_blank=True, help_text=_("The column's name as written in the file."))
     value = serializers.CharField(
         allow_blank=True, help_text=_("The value as written, at most 80 characters (longer ones end with …).")
     )
@@ -75,8 +77,8 @@ class RowErrorSerializer(serializers.Serializer):
 class FileReportSerializer(serializers.Serializer):
     kind = serializers.CharField()
     name = serializers.CharField()
-    format = serializers.CharField(help_text=_("csv or xlsx"))
-    encoding = serializers.CharField(help_text=_("UTF-8 or GBK for CSV"))
+    format = serializers.CharField(allow_blank=True, help_text=_("csv or xlsx"))
+    encoding = serializers.CharField(allow_blank=True, help_text=_("UTF-8 or GBK for CSV"))
     rows = serializers.IntegerField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
