@@ -434,7 +434,7 @@ class CampaignStatusView(CampaignMixin, DealershipMixin, View):
         if transition not in self.TRANSITIONS:
             return HttpResponseBadRequest(_("Unknown action."))
         if transition in self.CONFIRMED and not confirmed(request):
-            return self.confirmation(request, campaign, transition)
+            return self.confirmation(request, campaign, transition, today=self.dealership.local_date())
         service, done = self.TRANSITIONS[transition]
         try:
             service(campaign=campaign, acting_user=request.user)
@@ -445,7 +445,7 @@ class CampaignStatusView(CampaignMixin, DealershipMixin, View):
         return redirect("campaigns:detail", pk=campaign.pk)
 
     @staticmethod
-    def confirmation(request, campaign, transition):
+    def confirmation(request, campaign, transition, *, today):
         action = reverse("campaigns:status", args=[campaign.pk])
         fields = [("transition", transition)]
         if transition == "schedule":
@@ -460,7 +460,9 @@ class CampaignStatusView(CampaignMixin, DealershipMixin, View):
                         "holdout no longer change, and a scheduled campaign does not go back to draft."
                     ),
                     _("It starts by itself on %(day)s; then the call lists can be given to the agents.")
-                    % {"day": campaign.starts_on.isoformat()},
+                    % {"day": campaign.starts_on.isoformat()}
+                    if campaign.starts_on > today
+                    else _("Its period has begun: start it at once, or the daily job starts it on its next run."),
                 ],
                 action=action,
                 fields=fields,

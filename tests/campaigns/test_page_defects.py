@@ -1,7 +1,7 @@
 """Defects of the campaign pages found by trying them (issue 10): each test failed before its fix."""
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -142,16 +142,19 @@ def test_the_generation_message_says_the_missing_invitees_are_the_holdout(
 def test_scheduling_asks_first_and_nothing_happens_until_it_is_confirmed(client_for, as_manager, campaign, group):
     client = client_for(as_manager)
 
-    response = client.post(url("status", campaign.pk), {"transition": "schedule"})
+    with time_machine.travel(START - timedelta(days=3), tick=False):
+        response = client.post(url("status", campaign.pk), {"transition": "schedule"})
 
     html = text(response)
     assert response.status_code == 200 and 'data-testid="confirm-step"' in html and 'data-action="schedule"' in html
+    assert f"It starts by itself on {START:%Y-%m-%d}" in html
     assert 'name="confirmed" value="yes"' in html and 'name="transition" value="schedule"' in html
     assert f'href="{url("detail", campaign.pk)}"' in html  # cancel: back to the campaign
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.DRAFT
 
     with time_machine.travel(NOW, tick=False):
+        assert "Its period has begun" in text(client.post(url("status", campaign.pk), {"transition": "schedule"}))
         client.post(url("status", campaign.pk), {"transition": "schedule", "confirmed": "yes"})
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SCHEDULED

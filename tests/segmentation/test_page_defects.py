@@ -2,7 +2,9 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
+from segmentation.models import Tag
 from segmentation.services import segmentation_run
 from tests.segmentation.test_engine import REF, build
 from tests.segmentation.test_pages import movement, people, text  # noqa: F401 (people: a fixture)
@@ -44,3 +46,8 @@ def test_the_movement_api_still_counts_new_customers_under_the_empty_origin(api_
     body = api_client_for(advisor).get(url, {"from": first.pk, "dimension": "tier"}).json()
 
     assert body["rows"][""] == {"D": 1} and body["total"] == 5  # as documented: "" is "new since"
+
+
+def test_a_tags_name_is_a_name_of_a_thing_not_of_a_person():
+    with translation.override("zh-hans"):
+        assert str(Tag._meta.get_field("name").verbose_name) == "名称"  # not 姓名, a person's name
