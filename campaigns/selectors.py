@@ -402,3 +402,28 @@ def coupon_issue_invitations(*, group: TargetGroup, template: CouponTemplate) ->
 def invitations_open(*, campaign: Campaign) -> QuerySet[Invitation]:
     """The campaign's invitations still to be called (open, not the holdout)."""
     return Invitation.objects.filter(campaign=campaign, holdout=False, status__in=Invitation.OPEN)
+
+
+def campaign_change_history(*, dealership: Dealership, campaign: Campaign, limit: int = 50):
+    """The audit trail of one campaign of ``dealership``: who changed the campaign, its target groups and its
+    coupons (redeemed, voided), when, old → new, newest first. Invitation lists and coupons issued to a whole
+    group are set-based: the campaign's or the group's own row names who ran them."""
+    from dealercrm.core.audit import history_entries, merged_entries
+
+    hidden = ("dealership", "campaign")
+    return merged_entries(
+        history_entries(Campaign.history.filter(id=campaign.pk, dealership=dealership), limit=limit, hidden=hidden),
+        history_entries(
+            TargetGroup.history.filter(campaign_id=campaign.pk, campaign__dealership=dealership),
+            limit=limit,
+            hidden=hidden,
+            label=lambda row: row.name,
+        ),
+        history_entries(
+            Coupon.history.filter(campaign_id=campaign.pk, dealership=dealership).exclude(history_type="+"),
+            limit=limit,
+            hidden=(*hidden, "customer", "invitation", "issued_visit"),
+            label=lambda row: row.code,
+        ),
+        limit=limit,
+    )

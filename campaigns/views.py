@@ -321,6 +321,8 @@ class CampaignDetailView(CampaignMixin, DealershipMixin, TemplateView):
                 variants=self.variants(campaign),
                 holdouts=self.holdouts(summary),
             )
+        if can(user, "audit.view"):
+            context["change_history"] = selectors.campaign_change_history(dealership=self.dealership, campaign=campaign)
         return context
 
     @staticmethod

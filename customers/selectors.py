@@ -220,3 +220,62 @@ def counter_search(*, dealership: Dealership, q: str, limit: int = 20) -> tuple[
     for customer in results:
         customer.matched_vehicles = [v for v in customer.vehicles.all() if _vehicle_matches(query, v)]
     return query, results
+
+
+def customer_change_history(*, dealership: Dealership, customer: Customer, limit: int = 50):
+    """The audit trail of one customer of ``dealership``: who changed what, when, old → new, newest first —
+    the customer, the vehicles they own or owned, their visits and appointments (simple-history's rows, each
+    against the record's previous row), and the consent events recorded for them."""
+    from dealercrm.core.audit import FieldChange, HistoryEntry, history_entries, merged_entries
+
+    from .models import ConsentEvent
+
+    vehicle_ids = VehicleOwnership.objects.filter(customer=customer, vehicle__dealership=dealership).values(
+        "vehicle_id"
+    )
+    hidden = ("dealership", "flag_possible_duplicate")  # the store, and a flag the nightly job keeps
+    events = ConsentEvent.objects.filter(customer=customer, customer__dealership=dealership).select_related(
+        "recorded_by"
+    )
+    consent = [
+        HistoryEntry(
+            when=event.created_at,
+            user=event.recorded_by,
+            reason=event.note,
+            record=str(ConsentEvent._meta.verbose_name),
+            record_label=event.get_channel_display(),
+            kind="+",
+            changes=(
+                FieldChange(
+                    "granted",
+                    str(ConsentEvent._meta.get_field("granted").verbose_name),
+                    "—",
+                    str(_("Granted") if event.granted else _("Withdrawn")),
+                ),
+                FieldChange(
+                    "occurred_at",
+                    str(ConsentEvent._meta.get_field("occurred_at").verbose_name),
+                    "—",
+                    f"{event.occurred_at.astimezone(dealership.zone):%Y-%m-%d %H:%M}",
+                ),
+            ),
+        )
+        for event in events.order_by("-created_at", "-id")[:limit]
+    ]
+    return merged_entries(
+        history_entries(Customer.history.filter(id=customer.pk, dealership=dealership), limit=limit, hidden=hidden),
+        history_entries(Vehicle.history.filter(id__in=vehicle_ids, dealership=dealership), limit=limit, hidden=hidden),
+        history_entries(
+            ServiceVisit.history.filter(customer_id=customer.pk, dealership=dealership),
+            limit=limit,
+            hidden=(*hidden, "customer"),
+        ),
+        history_entries(
+            Appointment.history.filter(customer_id=customer.pk, dealership=dealership),
+            limit=limit,
+            hidden=(*hidden, "customer"),
+            label=lambda row: f"{row.date:%Y-%m-%d} {row.time_slot}".strip(),
+        ),
+        consent,
+        limit=limit,
+    )

@@ -18,6 +18,7 @@ from django.views.generic import TemplateView
 
 from campaigns import selectors as campaign_selectors
 from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.roles import can
 from dealercrm.core.views import DealershipMixin
 from dealercrm.core.views import ServiceFormView as BaseServiceFormView
 
@@ -127,6 +128,10 @@ class Customer360View(DealershipMixin, TemplateView):
         context.update(consent_context(context["customer"]))
         context["today"] = today = self.dealership.local_date()
         context.update(coupons_context(self.dealership, context["customer"], context["appointments"], today))
+        if can(self.request.user, "audit.view"):
+            context["change_history"] = selectors.customer_change_history(
+                dealership=self.dealership, customer=context["customer"]
+            )
         return context
 
 

@@ -136,11 +136,21 @@ def _shown(field, value, related: dict) -> str:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(field, models.ForeignKey):
         return related.get((field.related_model, value), str(value))
+    if isinstance(value, datetime):
+        from django.utils import timezone
+
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(field, models.BooleanField):
         from django.utils.translation import gettext
 
         return gettext("Yes") if value else gettext("No")
     return str(value)
+
+
+def _as_record(model, row):
+    """The record as ``row`` saw it, built from the row's own columns (simple-history's ``row.instance`` reads
+    the excluded fields back from the table, one query per row)."""
+    return model(**{f.attname: getattr(row, f.attname) for f in model._meta.concrete_fields if hasattr(row, f.attname)})
 
 
 def history_entries(history_qs, *, limit: int = 50, hidden: tuple[str, ...] = (), label=None) -> list[HistoryEntry]:
@@ -150,7 +160,7 @@ def history_entries(history_qs, *, limit: int = 50, hidden: tuple[str, ...] = ()
     Reads the newest rows, then each one's previous row in one more query; names of related records in one
     query per related model. ``label(row)`` names the record (default: the record's ``str`` as it was).
     """
-    label = label or (lambda row: str(row.instance))
+    label = label or (lambda row: str(_as_record(instance_model, row)))
     history_model = history_qs.model
     instance_model = history_model.instance_type
     pk_name = instance_model._meta.pk.attname

@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # The API's schema and its browsable docs: for the managers and administrators who set up REST clients.
     "api.docs": frozenset({Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
     "staff.manage": frozenset({Role.ADMIN}),
+    # The audit trail (SPEC: the administrator's): who changed a record, when, old → new.
+    "audit.view": frozenset({Role.ADMIN}),
 }
 
 
