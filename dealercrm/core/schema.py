@@ -2,13 +2,14 @@
 
 The errors are documented generically from what the view is (``AutoSchema.error_statuses``): its
 authentication, permissions, throttles, whether it is scoped to a dealership, whether it takes a body or
-a record's id (a change to a record may meet a state that forbids it: 409); each as the one ``Error``
+a record's id (a change to a dealership's records may meet a state that forbids it: 409); each as the one ``Error``
 component of the contract (``dealercrm.core.api.error_body``), with its codes in the description.
 A view adds what only it knows with ``error_codes``, e.g.
 ``error_codes = {"redeem": {409: ["coupon_redeemed"]}}`` (keyed by action, or by method on an APIView;
 ``"*"`` for all), or with its own ``responses={409: ...}`` in ``extend_schema``.
 """
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -85,8 +86,46 @@ STATUS_DESCRIPTIONS = {
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
 
+def _model_field_of(field):
+    """The model field a read-only serializer field shows, and whether a relation on its way may be empty."""
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if model is None or field.source == "*" or not getattr(field, "source_attrs", None):
+        return None, False
+    through_empty = False
+    model_field = None
+    for attr in field.source_attrs:
+        if model is None:
+            return None, False
+        try:
+            model_field = model._meta.get_field(attr)
+        except FieldDoesNotExist:
+            return None, False
+        if model_field.is_relation and attr != field.source_attrs[-1]:
+            through_empty = through_empty or model_field.null or not model_field.concrete
+            model = model_field.related_model
+    return model_field, through_empty
+
+
 class AutoSchema(SpectacularAutoSchema):
     """Adds the X-Dealership header (and ``?dealership=``) to dealership-scoped views, and the error answers."""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """A read-only field of a model serializer answers what the model holds: DRF builds read-only model
+        fields without ``allow_null``/``allow_blank``, so the schema learns from the model field itself that
+        it may be null (a nullable column, or an empty relation on the way) or "" (a blank choice)."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction != "response" or not getattr(field, "read_only", False):
+            return schema
+        model_field, through_empty = _model_field_of(field)
+        if model_field is None or not model_field.concrete:  # a reverse relation: not one value
+            return schema
+        if (model_field.null or through_empty) and not schema.get("nullable"):
+            schema["nullable"] = True
+            if "enum" in schema and None not in schema["enum"]:
+                schema["enum"] = [*schema["enum"], None]
+        if model_field.blank and model_field.choices and "enum" in schema and "" not in schema["enum"]:
+            schema["enum"] = [*schema["enum"], ""]
+        return schema
 
     def get_override_parameters(self):
         parameters = super().get_override_parameters()
@@ -120,8 +159,8 @@ class AutoSchema(SpectacularAutoSchema):
             add(403, "permission_denied")
         if "{" in self.path or self._get_pagination_parameters():
             add(404, "not_found")  # a record's id, or a stale cursor
-        if (write or method == "DELETE") and "{" in self.path:
-            add(409, "state_conflict")  # a change to a record whose state does not allow it (StateConflict)
+        if (write or method == "DELETE") and scoped:
+            add(409, "state_conflict")  # the records' current state does not allow the change (StateConflict)
         if view.throttle_classes:
             add(429, "throttled")
         declared = getattr(view, "error_codes", {})
