@@ -129,16 +129,23 @@ def invitations_with_attendance(*, campaign: Campaign) -> QuerySet[Invitation]:
     )
 
 
-def group_summary(*, campaign: Campaign) -> list[dict]:
+def _own(agent) -> dict:
+    """An agent's own figures (SPEC: "reports … own figures"): only the invitations on their list."""
+    return {} if agent is None else {"agent": agent}
+
+
+def group_summary(*, campaign: Campaign, agent=None) -> list[dict]:
     """Per target group: invited (the list after exclusions, not the holdout), called, reached, booked
     (accepted with an appointment), success rate against the goal, attended, revenue, average ticket, and the
-    holdout's size and attendance. Two queries: the list's counts, and the period's visits of its customers."""
+    holdout's size and attendance. Two queries: the list's counts, and the period's visits of its customers.
+
+    With ``agent``, the agent's own figures: their invitations only (a holdout is nobody's list)."""
     calls = CallAttempt.objects.filter(invitation_id=OuterRef("pk"))
     reached = Exists(calls.filter(outcome__in=CallAttempt.REACHED))
     called = Q(holdout=False)
     counts = {
         row["target_group_id"]: row
-        for row in Invitation.objects.filter(campaign=campaign)
+        for row in Invitation.objects.filter(campaign=campaign, **_own(agent))
         .alias(was_called=Exists(calls), was_reached=reached)  # a call back uses no attempt, but was a call
         .values("target_group_id")
         .annotate(
@@ -153,7 +160,10 @@ def group_summary(*, campaign: Campaign) -> list[dict]:
     attendance = {
         (row["group"], row["holdout"]): row
         for row in _period_visits(campaign)
-        .filter(customer__invitations__campaign=campaign)
+        .filter(
+            customer__invitations__campaign=campaign,
+            **{f"customer__invitations__{key}": value for key, value in _own(agent).items()},
+        )
         .values(group=F("customer__invitations__target_group_id"), holdout=F("customer__invitations__holdout"))
         .annotate(attended=Count("customer_id", distinct=True), revenue=Sum("total_amount"))
         .order_by()
@@ -236,13 +246,14 @@ def agent_progress(*, campaign: Campaign) -> list[dict]:
     return rows
 
 
-def variant_results(*, campaign: Campaign) -> list[dict]:
-    """Per A/B target group: each variant's invited and accepted, and their comparison (``stats``)."""
+def variant_results(*, campaign: Campaign, agent=None) -> list[dict]:
+    """Per A/B target group: each variant's invited and accepted, and their comparison (``stats``); with
+    ``agent``, of the agent's own invitations."""
     rows = []
     groups = campaign.target_groups.filter(ab_test=True).order_by("position", "id")
     figures = {
         (row["target_group_id"], row["variant"]): row
-        for row in Invitation.objects.filter(campaign=campaign, holdout=False, target_group__in=groups)
+        for row in Invitation.objects.filter(campaign=campaign, holdout=False, target_group__in=groups, **_own(agent))
         .alias(was_called=Exists(CallAttempt.objects.filter(invitation_id=OuterRef("pk"))))
         .values("target_group_id", "variant")
         .annotate(

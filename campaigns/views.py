@@ -285,10 +285,14 @@ class CampaignDetailView(CampaignMixin, DealershipMixin, TemplateView):
             group.goal_pct = pct(group.goal_rate)
             group.holdout_pct = pct(group.holdout_share)
         findings = compliance.campaign_findings(campaign)
-        summary = self.summary(campaign)
+        # Results are a report (SPEC): none for the advisor, an agent's own figures, the managers' all.
+        own = None if can(user, "reports.all") else user
+        summary = self.summary(campaign, agent=own)
         invited_any = any(row["invited"] or row["holdout"] for row in summary)
         context.update(
             campaign=campaign,
+            results=can(user, "reports.view"),
+            own_figures=own is not None,
             today=today,
             manager=manager,
             lists=lists,
@@ -315,10 +319,9 @@ class CampaignDetailView(CampaignMixin, DealershipMixin, TemplateView):
                 selectors.coupon_templates(dealership=self.dealership).filter(active=True)
             )
         if invited_any:
-            non_target = selectors.non_target_participants(campaign=campaign)
             context.update(
-                non_target=non_target,
-                variants=self.variants(campaign),
+                non_target=None if own else selectors.non_target_participants(campaign=campaign),
+                variants=self.variants(campaign, agent=own),
                 holdouts=self.holdouts(summary),
             )
         if can(user, "audit.view"):
@@ -326,8 +329,8 @@ class CampaignDetailView(CampaignMixin, DealershipMixin, TemplateView):
         return context
 
     @staticmethod
-    def summary(campaign) -> list[dict]:
-        rows = selectors.group_summary(campaign=campaign)
+    def summary(campaign, agent=None) -> list[dict]:
+        rows = selectors.group_summary(campaign=campaign, agent=agent)
         for row in rows:
             row["success_pct"] = pct(row["success_rate"])
             row["goal_pct"] = pct(row["goal_rate"])
@@ -353,9 +356,9 @@ class CampaignDetailView(CampaignMixin, DealershipMixin, TemplateView):
         return totals
 
     @staticmethod
-    def variants(campaign) -> list[dict]:
+    def variants(campaign, agent=None) -> list[dict]:
         rows = []
-        for row in selectors.variant_results(campaign=campaign):
+        for row in selectors.variant_results(campaign=campaign, agent=agent):
             comparison = row["comparison"]
             # A variant nobody of which has been called has no success rate yet (0 of 40 is not 0 %), and the
             # two are compared once both have been called.

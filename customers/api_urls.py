@@ -1,9 +1,12 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from dealercrm.core.docs import ApiRootView
+
 from . import api, import_api
 
 router = DefaultRouter()
+router.APIRootView = ApiRootView  # the index, like every endpoint, declares its role-table action
 router.register("customers", api.CustomerViewSet, basename="api-customer")
 router.register("vehicles", api.VehicleViewSet, basename="api-vehicle")
 router.register("visits", api.VisitViewSet, basename="api-visit")

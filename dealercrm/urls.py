@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from dealercrm.core.docs import DocsView, SchemaView
 from dealercrm.core.views import SwitchDealershipView
 
 urlpatterns = [
@@ -19,8 +19,8 @@ urlpatterns = [
     path("staff/", include("dealercrm.core.staff.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("dealercrm.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 # Under /api/ Django's own 400/403/404 answer the API's error contract (JSON); pages keep Django's.

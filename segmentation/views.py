@@ -214,16 +214,20 @@ class SegmentCustomersView(SegmentFilterMixin, DealershipMixin, TemplateView):
             page=page,
             described=_describe_filter(filterset.form),
             other_runs=_finished_runs(self.dealership),
-            csv_url=reverse("segmentation:customers-csv"),
-            xlsx_url=reverse("segmentation:customers-xlsx"),
         )
+        if can(self.request.user, "exports.personal"):
+            context.update(
+                csv_url=reverse("segmentation:customers-csv"), xlsx_url=reverse("segmentation:customers-xlsx")
+            )
         return context
 
 
 class SegmentExportView(SegmentFilterMixin, DealershipMixin, View):
-    """The filtered rows of the customer list as ``exports`` writes them: ``segments-<code>-<date>.<ext>``."""
+    """The filtered rows of the customer list as ``exports`` writes them: ``segments-<code>-<date>.<ext>``.
 
-    action = "segmentation.view"
+    Personal data of the whole store leaving the app: ``exports.personal`` (not the advisor, not the agent)."""
+
+    action = "exports.personal"
     extension = "csv"
 
     def get(self, request):
@@ -409,10 +413,7 @@ class RulesView(DealershipMixin, FormView):
 
     template_name = "segmentation/rules.html"
     form_class = RuleSetForm
-
-    def dispatch(self, request, *args, **kwargs):
-        self.action = "segmentation.manage" if request.method == "POST" else "segmentation.view"
-        return super().dispatch(request, *args, **kwargs)
+    action = {"GET": "segmentation.view", "*": "segmentation.manage"}  # every write, PUT too
 
     def get_current(self) -> RuleSet:
         if not hasattr(self, "_current"):

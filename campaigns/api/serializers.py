@@ -566,7 +566,9 @@ class HoldoutResultSerializer(serializers.Serializer):
 
 class ResultsSerializer(serializers.Serializer):
     group_summary = GroupSummarySerializer(many=True)
-    non_target_participants = NonTargetSerializer()
+    non_target_participants = NonTargetSerializer(
+        allow_null=True, help_text=_("The whole store's figure: null for an agent, who sees their own figures only.")
+    )
     variant_results = VariantResultSerializer(many=True, help_text=_("One row per A/B target group."))
     holdouts = HoldoutResultSerializer(many=True, help_text=_("One row per target group with a holdout."))
 

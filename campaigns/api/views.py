@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from dealercrm.core.exceptions import ApplicationError, StateConflict
-from dealercrm.core.roles import Role
+from dealercrm.core.roles import Role, can
 from dealercrm.core.viewsets import FORBIDDEN, NOT_FOUND, ScopedViewSet
 
 from .. import compliance, selectors, services
@@ -79,7 +79,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         "finish": MANAGE,
         "preview": VIEW,
         "compliance": VIEW,
-        "results": VIEW,
+        "results": "reports.view",  # an agent gets their own figures; managers all
         "generate": CALL_LISTS,
         "assign": CALL_LISTS,
         "reassign": CALL_LISTS,
@@ -236,11 +236,12 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     @action(detail=True, methods=["get"], serializer_class=serializers.ResultsSerializer, **SINGLE)
     def results(self, request, pk=None):
         campaign = self.get_object()
-        summary = selectors.group_summary(campaign=campaign)
+        own = None if can(request.user, "reports.all") else request.user
+        summary = selectors.group_summary(campaign=campaign, agent=own)
         body = {
             "group_summary": summary,
-            "non_target_participants": selectors.non_target_participants(campaign=campaign),
-            "variant_results": selectors.variant_results(campaign=campaign),
+            "non_target_participants": None if own else selectors.non_target_participants(campaign=campaign),
+            "variant_results": selectors.variant_results(campaign=campaign, agent=own),
             "holdouts": selectors.holdout_results(summary=summary),
         }
         return Response(self.get_serializer(body).data)

@@ -27,11 +27,24 @@ def refusal_status(exc: Exception) -> int:
 class DealershipMixin(LoginRequiredMixin):
     """Logged in, working in a dealership, and allowed ``action`` by the role table.
 
+    ``action`` names the role-table action (``dealercrm.core.roles.PERMISSIONS``) the page needs, or maps
+    HTTP methods to actions when reading and writing differ: ``{"GET": "segmentation.view", "*":
+    "segmentation.manage"}`` ("*" is every other method). A page every member of the dealership may open
+    declares ``"customer.view"`` (every role has it). Every page declares one: ``tests/core/test_access.py``
+    fails for a page that does not.
+
     ``self.dealership`` is the current dealership; selectors take it, so a
     record of another store is simply not found (404).
     """
 
-    action: str | None = None
+    action: str | dict[str, str] | None = None
+
+    @classmethod
+    def action_for(cls, method: str) -> str | None:
+        """The role-table action a request with ``method`` needs (None: nothing declared)."""
+        if isinstance(cls.action, dict):
+            return cls.action.get(method.upper(), cls.action.get("*"))
+        return cls.action
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
@@ -39,7 +52,8 @@ class DealershipMixin(LoginRequiredMixin):
         dealership = request.dealership  # may raise Http404 for a foreign ?dealership=
         if not dealership:
             raise PermissionDenied(_("Your account belongs to no dealership yet. Ask an administrator."))
-        if self.action and not can(request.user, self.action):
+        action = self.action_for(request.method)
+        if action and not can(request.user, action):
             raise PermissionDenied(_("Your role may not do this."))
         self.dealership = dealership
         return super().dispatch(request, *args, **kwargs)
@@ -101,8 +115,10 @@ class ServiceFormView(DealershipMixin, FormView):
         raise NotImplementedError
 
 
-class SwitchDealershipView(LoginRequiredMixin, View):
-    """The header switcher: remember the chosen store in the session."""
+class SwitchDealershipView(DealershipMixin, View):
+    """The header switcher: remember the chosen store in the session (any member of a dealership)."""
+
+    action = "customer.view"
 
     def post(self, request):
         dealership = user_dealerships(request.user).filter(code=request.POST.get("dealership", "")).first()

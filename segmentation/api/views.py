@@ -194,7 +194,8 @@ class SegmentCustomerViewSet(mixins.ListModelMixin, ScopedViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = SegmentFilter
     pagination_class = RunCursorPagination
-    action_permissions = {"list": VIEW}
+    # the store's customers page after page: an export of personal data, like the page's CSV and XLSX
+    action_permissions = {"list": "exports.personal"}
 
     @property
     def run(self) -> SegmentationRun:

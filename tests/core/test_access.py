@@ -1,0 +1,511 @@
+"""Access by construction: every URL of ``dealercrm.urls``, every method it serves, every role.
+
+The cases are generated from the URL configuration (walked recursively: the pages, the API with its routers'
+format-suffix variants, the Django admin) and from the role table (``dealercrm.core.roles``). For each URL and
+method:
+
+- anonymous: no content: a redirect to the login page (pages; the admin's own login for the admin), 401 or
+  403 (API);
+- each role of the dealership: the answer the role table gives for the action the view declares (pages:
+  ``DealershipMixin.action`` / ``action_for``; API: ``action_permissions`` / ``required_action`` read by
+  ``HasAction``). Allowed: neither 401 nor 403 nor 404 nor a server error (a write with an empty body may be
+  refused as invalid, 400/409); forbidden: 403, whatever the body;
+- each role of another dealership, with the ids of the first dealership's records in the URL: 404 when their
+  role may do the action (the record does not exist for them), else 403 — the same answer as for any id, so
+  neither reveals that the record exists;
+- the Django admin is for the platform's operators (superusers): every dealership user gets its login page.
+
+A view that declares no action fails, unless its URL is in ``PUBLIC`` with the reason. An id in a URL is the
+id of a real record of the dealership: ``RECORD_BEFORE`` says which record the path segment before it names,
+``KWARGS`` what other URL arguments are; an argument neither knows fails with a message saying where to add it.
+So a new URL without a role entry, or whose records are not scoped to the dealership, fails here by itself.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.resolvers import RegexPattern, RoutePattern
+from rest_framework.views import APIView
+
+from dealercrm.core.api import HasAction
+from dealercrm.core.roles import PERMISSIONS, Role, can
+from dealercrm.core.views import DealershipMixin
+from tests.factories import CustomerFactory, DealershipFactory, ServiceVisitFactory, UserFactory, VehicleFactory
+
+ROLES = [Role.ADVISOR, Role.AGENT, Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN]
+METHODS = ["get", "post", "put", "patch", "delete"]
+
+#: URLs anyone may request, by URL name, each with the reason. Keep it short.
+PUBLIC = {
+    "home": "a redirect to the counter, which asks for the login itself",
+    "login": "the login page",
+    "logout": "logging out (a POST that ends the session, if any)",
+    "set_language": "choosing the language, also on the login page",
+    "api-token": "a REST client exchanges its username and password for a token here",
+    "admin:login": "the Django admin's login page, for the platform's operators",
+}
+
+#: the path segment before an id → the record of the dataset it names
+RECORD_BEFORE = {
+    "customers": "customer",
+    "vehicles": "vehicle",
+    "visits": "visit",
+    "appointments": "appointment",
+    "runs": "run",
+    "rules": "rule_set",
+    "campaigns": "campaign",
+    "groups": "target_group",
+    "target-groups": "target_group",
+    "invitations": "invitation",
+    "calls": "invitation",  # /calls/<pk>/outcome/: an invitation on the agent's list
+    "coupon-templates": "coupon_template",
+    "coupons": "coupon",
+    "compliance": "compliance_term",
+    "compliance-terms": "compliance_term",
+    "users": "user",
+    "imports": "import_run",
+}
+#: URL arguments that name a record (which one: the segment before them, ``RECORD_BEFORE``)
+ID_KWARGS = {"pk", "id", "object_id"}
+#: other URL arguments → the value to use (a callable taking the dataset)
+KWARGS = {
+    "format": lambda data: "json",
+    "token_key": lambda data: data["token_key"],  # an API token's public prefix
+}
+
+#: query strings a read needs to answer at all (without them: 400), by URL name
+QUERIES = {
+    "api-segmentation-run-movement": lambda data: f"from={data['run']}",
+    "api-segmentation-quarterly-review": lambda data: f"first={data['run_date']}&second={data['today']}",
+}
+
+#: URL names whose record belongs to one user of the dealership (the agent, in the dataset): another user whose
+#: role allows the action is refused (403) or does not find it (404)
+OWN_RECORDS = {
+    "calls:outcome": "an invitation is worked by the agent whose list it is on",
+    "api-campaign-invitation-outcome": "an invitation is worked by the agent whose list it is on",
+}
+#: writes whose body names the record: with an empty body there is none to find (404)
+BODY_NAMES_THE_RECORD = {
+    "calls:coupon-redeem": "the code typed at the counter names the coupon",
+}
+#: a write with an empty body may be refused as such, after the access check: invalid, conflicting with the
+#: record's state, or not in the media type the endpoint reads (a file upload)
+REFUSED_BODY = {400, 409, 415}
+
+
+# --- the URL configuration ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    pieces: tuple  # the URL patterns from the root down to the view
+    name: str  # namespace:name, or "" for an unnamed pattern
+    callback: object
+    admin: bool
+
+    @property
+    def text(self) -> str:
+        return "".join(str(piece.pattern) for piece in self.pieces)
+
+    @property
+    def api(self) -> bool:
+        return _api_class(self.callback) is not None
+
+    def methods(self) -> list[str]:
+        cls = _api_class(self.callback)
+        if cls is not None:
+            actions = getattr(self.callback, "actions", None)
+            if actions:
+                return [m for m in METHODS if m in actions]
+            return [m for m in METHODS if hasattr(cls, m)]
+        view_class = getattr(self.callback, "view_class", None)
+        if view_class is not None:
+            return [m for m in METHODS if m in view_class.http_method_names and hasattr(view_class, m)]
+        return ["get", "post"]  # a function view (the admin's) takes both
+
+
+def _api_class(callback):
+    cls = getattr(callback, "cls", None)
+    return cls if isinstance(cls, type) and issubclass(cls, APIView) else None
+
+
+def _walk(resolver, pieces=(), namespace="", admin_site=False):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            space = ":".join(filter(None, [namespace, entry.namespace]))
+            yield from _walk(entry, (*pieces, entry), space, admin_site or entry.app_name == "admin")
+        elif isinstance(entry, URLPattern):
+            name = ":".join(filter(None, [namespace, entry.name])) if entry.name else ""
+            yield Route((*pieces, entry), name, entry.callback, admin_site)
+
+
+ROUTES = list(_walk(get_resolver()))
+CASES = [(route, method) for route in ROUTES for method in route.methods()]
+
+
+def declared_action(route: Route, method: str) -> tuple[str, ...]:
+    """The role-table actions the view says a request with ``method`` needs (any one of them is enough); fails if
+    it declares none."""
+    cls = _api_class(route.callback)
+    if cls is not None:
+        assert any(issubclass(permission, HasAction) for permission in cls.permission_classes), (
+            f"{cls.__name__} does not check the role table: add HasAction to its permission_classes"
+        )
+        mapping = getattr(cls, "action_permissions", None)
+        if mapping is not None:
+            actions = getattr(route.callback, "actions", None) or {}
+            key = actions.get(method, method)
+            action = mapping.get(key, mapping.get("*"))
+        else:
+            action = getattr(cls, "required_action", None)
+        assert action, (
+            f"{cls.__name__} declares no role-table action for {method.upper()} ({route.text}): add it to "
+            "action_permissions or set required_action"
+        )
+    else:
+        view_class = getattr(route.callback, "view_class", None)
+        assert view_class is not None and issubclass(view_class, DealershipMixin), (
+            f"{route.text} ({route.name or 'unnamed'}) is a page without DealershipMixin: base it on "
+            "DealershipMixin with an action, or add its URL name to PUBLIC with the reason"
+        )
+        action = view_class.action_for(method)
+        assert action, (
+            f'{view_class.__name__} declares no action for {method.upper()}: set action ("customer.view" for a '
+            "page every member of the dealership may open)"
+        )
+    actions = (action,) if isinstance(action, str) else tuple(action)
+    unknown = [name for name in actions if name not in PERMISSIONS]
+    assert not unknown, f"{unknown} not in the role table (dealercrm/core/roles.py)"
+    return actions
+
+
+# --- building a URL with real ids ---------------------------------------------------------------------------
+
+NAMED_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?P<body>[^()]*)\)")
+UNNAMED_GROUP = re.compile(r"\((?!\?)[^()]*\)")
+ROUTE_PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
+
+
+def _segment_before(text: str) -> str:
+    return [part for part in re.split(r"[/^]", text.replace("\\", "")) if part][-1] if text.strip("/^") else ""
+
+
+def _admin_id(route: Route, data) -> str:
+    model_admin = getattr(route.callback, "model_admin", None)
+    model = model_admin.model if model_admin else None
+    if model is not None:
+        pk = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+        if pk is not None:
+            return str(pk)
+    return str(data["customer"])
+
+
+def _value(route: Route, name: str, before: str, data, regex_body: str = "") -> str:
+    """The value of URL argument ``name`` (``before``: the URL up to it)."""
+    if name in KWARGS:
+        return KWARGS[name](data)
+    if route.admin:  # answered by the admin's login before anything is looked up; still a real id
+        if name == "app_label":
+            return regex_body.split("|")[0]
+        if name == "content_type_id":
+            return str(ContentType.objects.get_by_natural_key("customers", "customer").pk)
+        if name == "url":
+            return "no-such-page/"
+        return _admin_id(route, data)
+    if name in ID_KWARGS:
+        segment = _segment_before(before)
+        assert segment in RECORD_BEFORE, (
+            f"{route.text}: which record does an id after {segment!r}/ name? Add {segment!r} to RECORD_BEFORE "
+            "in tests/core/test_access.py and create one such record in the dataset"
+        )
+        return str(data[RECORD_BEFORE[segment]])
+    pytest.fail(
+        f"{route.text}: unknown URL argument {name!r}. Say what it is in KWARGS (or ID_KWARGS) in "
+        "tests/core/test_access.py, with a value from a record of the dataset",
+        pytrace=False,
+    )
+
+
+def build_path(route: Route, data) -> str:
+    path = "/"
+    for piece in route.pieces:
+        pattern = piece.pattern
+        text = str(pattern)
+        if isinstance(pattern, RegexPattern):
+            out, position = "", 0
+            for match in re.finditer(rf"{NAMED_GROUP.pattern}|{UNNAMED_GROUP.pattern}", text):
+                out += text[position : match.start()]
+                name = match.group("name") or "object_id"  # an unnamed group: an id (simple-history's)
+                if not match.group("name") and out.endswith("history/"):
+                    value = "1"  # simple-history's version id
+                else:
+                    value = _value(route, name, path + out, data, match.group("body") or "")
+                out += value
+                position = match.end()
+            out += text[position:]
+            out = out.lstrip("^").rstrip("$").replace("/?", "/").replace("\\.", ".")
+            path += out
+        elif isinstance(pattern, RoutePattern):
+            out, position = "", 0
+            for match in ROUTE_PARAM.finditer(text):
+                out += text[position : match.start()]
+                name = match.group("name")
+                value = _value(route, name, path + out, data)
+                converter = pattern.converters.get(name)
+                out += (
+                    converter.to_url(converter.to_python(value) if name != "format" else value) if converter else value
+                )
+                position = match.end()
+            path += out + text[position:]
+        else:
+            path += text
+    path = re.sub(r"/{2,}", "/", path)
+    assert not re.search(r"[()\\^$?*+\[\]]", path), f"{route.text}: could not build a URL (got {path})"
+    match = resolve(path)
+    assert match.func is route.callback, f"{route.text}: built {path}, which resolves to another view"
+    return path
+
+
+# --- one dataset for the whole module -----------------------------------------------------------------------
+
+
+def _users(dealership, prefix):
+    return {role: UserFactory(username=f"{prefix}{role}", role=role, dealerships=[dealership]) for role in ROLES}
+
+
+def _records(dealership, users) -> dict:
+    """One record of every kind a URL names, in ``dealership``; the agent has the invitation on their list."""
+    from campaigns import services as campaigns
+    from campaigns.models import Invitation
+    from customers import services as customers
+    from segmentation.models import CustomerSegment, SegmentationRun
+    from segmentation.services import ruleset_current
+
+    today = dealership.local_date()
+    customer = CustomerFactory(dealership=dealership)
+    vehicle = VehicleFactory(owner=customer)
+    visit = ServiceVisitFactory(vehicle=vehicle, opened_on=today, closed_on=None, total_amount=Decimal("800"))
+    appointment = customers.appointment_create(dealership=dealership, customer=customer, vehicle=vehicle, date=today)
+    rule_set = ruleset_current(dealership=dealership)
+    run = SegmentationRun.objects.create(
+        dealership=dealership,
+        rule_set=rule_set,
+        reference_date=today - timedelta(days=1),
+        status=SegmentationRun.Status.SUCCEEDED,
+    )
+    CustomerSegment.objects.create(
+        dealership=dealership,
+        customer=customer,
+        valid_from=run,
+        c3_group="profitable_loyal",
+        tier="A",
+        value_layer="high",
+        lapsed=False,
+        tags=0,
+        window_visits=4,
+        maintenance_visits=3,
+        window_spend=Decimal("3000.00"),
+        maintenance_spend=Decimal("1500.00"),
+        observed_from=today - timedelta(days=900),
+        visits_12m=2,
+        lifetime_value=Decimal("6000.00"),
+        last_visit_on=today - timedelta(days=90),
+    )
+    template = campaigns.coupon_template_create(
+        dealership=dealership, name="¥100 工时券", kind="labor_amount", value=Decimal("100")
+    )
+    campaign = campaigns.campaign_create(
+        dealership=dealership,
+        code="ACCESS26",
+        name="冬季保养",
+        kind="maintenance",
+        starts_on=today,
+        ends_on=today + timedelta(days=30),
+    )
+    group = campaigns.target_group_create(campaign=campaign, name="全部车主", filters={}, offers=[template])
+    campaigns.campaign_schedule(campaign=campaign)
+    campaign.refresh_from_db()
+    campaigns.campaign_start(campaign=campaign, today=today)
+    campaigns.invitation_list_generate(campaign=campaign, agents=[users[Role.AGENT]])
+    invitation = Invitation.objects.get(campaign=campaign, customer=customer)
+    assert invitation.agent == users[Role.AGENT]
+    coupon = campaigns.coupon_issue(template=template, customer=customer, campaign=campaign)
+    term = campaigns.compliance_term_add(dealership=dealership, kind="banned", phrase="超值")
+    colleague = UserFactory(username=f"{dealership.code}-colleague", role=Role.ADVISOR, dealerships=[dealership])
+    from customers.models import ImportRun
+
+    import_run = ImportRun.objects.create(dealership=dealership, source="api", status=ImportRun.Status.SUCCEEDED)
+    return {
+        "import_run": import_run.pk,
+        "user": colleague.pk,
+        "token_key": _token_key(colleague),
+        "customer": customer.pk,
+        "vehicle": vehicle.pk,
+        "visit": visit.pk,
+        "appointment": appointment.pk,
+        "run": run.pk,
+        "rule_set": rule_set.pk,
+        "run_date": run.reference_date.isoformat(),
+        "today": today.isoformat(),
+        "campaign": campaign.pk,
+        "target_group": group.pk,
+        "invitation": invitation.pk,
+        "coupon_template": template.pk,
+        "coupon": coupon.pk,
+        "coupon_code": coupon.code,
+        "compliance_term": term.pk,
+    }
+
+
+def _token_key(user) -> str | None:
+    """The public prefix of an API token of ``user`` (django-rest-knox), where the project has such tokens."""
+    if not any("token_key" in route.text for route in ROUTES):
+        return None
+    from knox.models import get_token_model
+
+    token, _key = get_token_model().objects.create(user=user, expiry=timedelta(days=30))
+    return token.token_key
+
+
+def _client(user=None) -> Client:
+    client = Client(raise_request_exception=False)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Two dealerships, five roles in each, a record of every kind in the first, a logged-in client per user.
+
+    Made once, in a transaction rolled back after the module; each test runs in its own savepoint inside it.
+    """
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            ours = DealershipFactory(code="SZ01", name="深圳别克4S店", plate_prefix="粤B")
+            theirs = DealershipFactory(code="GZ02", name="广州别克4S店", city="广州", plate_prefix="粤A")
+            members, outsiders = _users(ours, "sz-"), _users(theirs, "gz-")
+            data = _records(ours, members)
+            yield {
+                "data": data,
+                "members": {role: (user, _client(user)) for role, user in members.items()},
+                "outsiders": {role: (user, _client(user)) for role, user in outsiders.items()},
+            }
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def ask(client: Client, method: str, path: str):
+    """One request, its writes undone: every request sees the same dataset."""
+    with transaction.atomic():
+        response = (
+            getattr(client, method)(path, content_type="application/json") if method != "get" else client.get(path)
+        )
+        transaction.set_rollback(True)
+    return response
+
+
+def _refused_anonymous(route: Route, response) -> str | None:
+    """None when ``response`` gives nothing away: 401/403 (the API), or a redirect to log in (pages; the admin
+    sends to its own login, or from its logout to its index, which asks for the login)."""
+    status = response.status_code
+    if route.api and status in (401, 403):
+        return None
+    if route.admin:
+        targets = (resolve_url("admin:login"), resolve_url("admin:index"))
+    else:
+        targets = (resolve_url(settings.LOGIN_URL),)
+    if status == 302 and response["Location"].split("?")[0] in targets:
+        return None
+    return f"expected {'401 or 403, or ' if route.api else ''}a redirect to {' or '.join(targets)}"
+
+
+def _names_a_record(route: Route) -> bool:
+    text = route.text
+    return any(
+        f"<{kind}" in text or f":{kind}>" in text or f"<{kind}>" in text or f"(?P<{kind}>" in text for kind in ID_KWARGS
+    )
+
+
+def _case_id(case) -> str:
+    route, method = case
+    return f"{method.upper()} /{route.text}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(case) for case in CASES])
+def test_every_url_answers_as_the_role_table_says(case, world):
+    route, method = case
+    if route.name in PUBLIC:
+        path = build_path(route, world["data"])
+        assert ask(_client(), method, path).status_code < 500
+        return
+    path = build_path(route, world["data"])
+    if route.name in QUERIES:
+        path += "?" + QUERIES[route.name](world["data"])
+    problems = []
+
+    # anonymous: never content
+    response = ask(_client(), method, path)
+    if reason := _refused_anonymous(route, response):
+        problems.append(f"anonymous: {response.status_code}, {reason}")
+
+    if route.admin:  # the platform's operators only: every dealership user is sent to the admin's login
+        for role, (_user, client) in world["members"].items():
+            response = ask(client, method, path)
+            if reason := _refused_anonymous(route, response):
+                problems.append(f"{role}: {response.status_code}, {reason}")
+        assert not problems, f"{method.upper()} {path}:\n" + "\n".join(problems)
+        return
+
+    actions = declared_action(route, method)
+    action = " or ".join(actions)
+
+    # the dealership's own users: the role table
+    for role, (user, client) in world["members"].items():
+        status = ask(client, method, path).status_code
+        if any(can(user, name) for name in actions):
+            fine = status < 400 or (method != "get" and status in REFUSED_BODY)
+            if route.name in OWN_RECORDS and role != Role.AGENT:
+                fine = fine or status in (403, 404)
+            if route.name in BODY_NAMES_THE_RECORD:
+                fine = fine or status == 404
+            if not fine:
+                problems.append(f"{role} may {action}: got {status}")
+        elif status != 403:
+            problems.append(f"{role} may not {action}: expected 403, got {status}")
+
+    # users of another dealership, with our ids: not found (or refused by role, as for any id)
+    if _names_a_record(route):
+        for role, (user, client) in world["outsiders"].items():
+            status = ask(client, method, path).status_code
+            expected = 404 if any(can(user, name) for name in actions) else 403
+            if status != expected:
+                problems.append(f"{role} of another dealership: expected {expected}, got {status}")
+
+    assert not problems, f"{method.upper()} {path} ({action}):\n" + "\n".join(problems)
+
+
+def test_the_walk_sees_every_kind_of_url():
+    # the generator itself: pages, the API with format suffixes, the admin, and nothing left unwalked
+    texts = {route.text for route in ROUTES}
+    assert "customers/<int:pk>/" in texts
+    assert any(text.endswith(r"consent\.(?P<format>[a-z0-9]+)/?$") for text in texts)
+    assert any(route.admin for route in ROUTES)
+    assert any(route.api and route.admin is False for route in ROUTES)
+    assert {route.name for route in ROUTES} >= set(PUBLIC) - {""}
+    assert admin.site.urls  # the admin is mounted
