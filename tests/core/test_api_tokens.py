@@ -185,3 +185,14 @@ def test_a_weak_password_is_refused_on_the_field(api_client_for, admin_user, adv
     response = api.post(reverse("api-staff-user-set-password", args=[advisor.pk]), {"password": "123"}, format="json")
     assert response.status_code == 400
     assert "password" in response.json()["fields"]
+
+
+def test_a_taken_username_is_refused_with_its_code(api_client_for, admin_user, advisor):
+    api = api_client_for(admin_user)
+    response = api.post(
+        reverse("api-staff-user-list"),
+        {"username": "ADVISOR", "role": Role.AGENT, "password": GOOD_PASSWORD},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "username_taken" and "username" in response.json()["fields"]

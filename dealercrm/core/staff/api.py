@@ -8,7 +8,7 @@ its public prefix (``token_key``), never by its key or digest.
 from django.contrib.auth import authenticate, user_logged_in
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -47,28 +47,18 @@ class AuthTokenSerializer(serializers.Serializer):
     expiry = serializers.DateTimeField(read_only=True)
 
 
-LOCKED_OUT_RESPONSE = OpenApiResponse(
-    response=inline_serializer(
-        "LockedOutError",
-        {"code": serializers.CharField(), "message": serializers.CharField(), "fields": serializers.DictField()},
-    ),
-    description=gettext_lazy(
-        'Too many failed logins for this username from this address: code "locked_out"; try again later.'
-    ),
-)
-
-
 class ObtainTokenView(APIView):
     """Username and password for a new token (with the default expiry); its key is shown once."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
     serializer_class = AuthTokenSerializer
+    error_codes = {"*": {400: ["invalid_credentials"], 429: [LOCKED_OUT]}}
 
     @extend_schema(
         summary=gettext_lazy("Obtain a token with a username and password"),
         request=AuthTokenSerializer,
-        responses={200: AuthTokenSerializer, 429: LOCKED_OUT_RESPONSE},
+        responses={200: AuthTokenSerializer},
         auth=[],
     )
     def post(self, request, format=None):
@@ -87,6 +77,13 @@ class ObtainTokenView(APIView):
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         return Response({"token": key, "expiry": token.expiry, "name": token.name})
 
+
+PASSWORD_CODES = [
+    "password_too_short",
+    "password_too_common",
+    "password_entirely_numeric",
+    "password_too_similar",
+]
 
 # --- Users ------------------------------------------------------------------------------------------------
 
@@ -156,6 +153,14 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     filterset_fields = ["role", "is_active"]
     required_action = "staff.manage"
     http_method_names = ["get", "post", "patch", "head", "options"]
+    # The codes of the services' refusals, for the schema (dealercrm.core.schema.AutoSchema.error_statuses).
+    error_codes = {
+        "create": {400: ["foreign_dealership", "invalid_role", "no_dealership", "username_taken", *PASSWORD_CODES]},
+        "partial_update": {400: ["foreign_dealership", "invalid_role", "no_dealership", "self_change"]},
+        "deactivate": {400: ["self_deactivation"], 409: ["already_inactive"]},
+        "reactivate": {400: ["self_deactivation"], 409: ["already_active"]},
+        "set_password": {400: PASSWORD_CODES},
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -282,6 +287,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
     model = ApiToken
     serializer_class = TokenSerializer
     lookup_field = "token_key"
+    error_codes = {"create": {400: ["required", "invalid_expiry"], 409: ["user_inactive"]}}
     ordering = ["-created"]
     ordering_fields = ["created"]
     required_action = "staff.manage"

@@ -54,6 +54,10 @@ def _check_role(role: str) -> None:
         )
 
 
+def _username_taken() -> ValidationError:
+    return ValidationError({"username": ValidationError(_("This username is taken."), code="username_taken")})
+
+
 def _check_password(password: str, user: User) -> None:
     try:
         validate_password(password, user=user)
@@ -75,14 +79,14 @@ def staff_create(*, acting_user: User, username: str, display_name: str, role: s
     user.is_staff = user.is_superuser = False
     user.full_clean(exclude=["password"], validate_unique=False)
     if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": _("This username is taken.")}, code="username_taken")
+        raise _username_taken()
     _check_password(password, user)
     user.set_password(password)
     try:
         with transaction.atomic():
             _audited(user, acting_user, REASON_CREATED).save()
     except IntegrityError:
-        raise ValidationError({"username": _("This username is taken.")}, code="username_taken") from None
+        raise _username_taken() from None
     for dealership_id in sorted(wanted):
         _audited(Membership(user=user, dealership_id=dealership_id), acting_user).save()
     return user
