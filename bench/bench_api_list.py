@@ -106,12 +106,9 @@ def user_create():
     user.set_unusable_password()
     user.save()
     Membership.objects.create(user=user, dealership=Dealership.objects.get(code="DEMO"))
-    try:  # the hashed, named tokens of the administration pages (django-rest-knox)
-        from dealercrm.core.staff.services import token_issue_for_login
-    except ImportError:  # DRF's authtoken, before them
-        from rest_framework.authtoken.models import Token
+    # the hashed, named tokens of the administration pages (django-rest-knox), as a REST client gets one
+    from dealercrm.core.staff.services import token_issue_for_login
 
-        return user, Token.objects.create(user=user).key
     _token, key = token_issue_for_login(user=user, name="bench_api_list")
     return user, key
 
