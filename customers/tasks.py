@@ -33,9 +33,9 @@ def flag_duplicate_phones_task(dealership_id: int | None = None) -> dict[str, in
 )
 def import_run_task(self, run_id: int) -> str:
     """Run the queued DMS import ``run_id`` (``customers.importing.jobs``); returns its status. Delivered twice,
-    it runs once; delivered again after its worker died, it runs again (the lost run wrote nothing)."""
+    it runs once; delivered again after its worker died, its run is marked failed (it wrote nothing)."""
     from .importing.jobs import import_execute
 
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    run = import_execute(run_id=run_id, lost_ok=redelivered)
+    run = import_execute(run_id=run_id, redelivered=redelivered)
     return run.status if run is not None else "skipped"

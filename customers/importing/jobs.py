@@ -51,15 +51,18 @@ def import_start(
     return run
 
 
-def _claim(run_id: int, *, lost_ok: bool) -> bool:
-    """queued → running, once; with ``lost_ok`` (the task redelivered after its worker died) also a run left
-    "running": its transaction died with the worker, nothing of it was written."""
+def _claim(run_id: int, *, lost: bool) -> bool:
+    """queued → running, once. A task delivered again after its worker died (``lost``) finds its run still
+    "running": that run's transaction died with the worker, nothing of it was written; it is marked failed
+    rather than run again (a file that killed a worker, by its size or its time, would kill the next one)."""
     now = timezone.now()
+    if lost:
+        ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.RUNNING).update(
+            status=ImportRun.Status.FAILED, finished_at=now
+        )
     claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
         status=ImportRun.Status.RUNNING, started_at=now
     )
-    if not claimed and lost_ok:
-        claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.RUNNING).update(started_at=now)
     return bool(claimed)
 
 
@@ -71,9 +74,9 @@ def _refuse(run: ImportRun, reason: str) -> None:
     run.save(update_fields=["status", "errors", "report", "finished_at"])
 
 
-def import_execute(*, run_id: int, lost_ok: bool = False) -> ImportRun | None:
+def import_execute(*, run_id: int, redelivered: bool = False) -> ImportRun | None:
     """Run the queued import ``run_id``; None when it is not queued (done already, or running elsewhere)."""
-    if not _claim(run_id, lost_ok=lost_ok):
+    if not _claim(run_id, lost=redelivered):
         logger.info("import #%s: not queued, nothing to do", run_id)
         return None
     run = ImportRun.objects.select_related("dealership", "started_by").get(pk=run_id)
