@@ -45,6 +45,7 @@ SPEC_TABLE = {
     "api.docs": (False, False, True, True, True),
     # users, roles, dealerships, audit trail: — — — — ✓
     "staff.manage": (False, False, False, False, True),
+    "audit.view": (False, False, False, False, True),
 }
 
 
