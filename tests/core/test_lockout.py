@@ -107,3 +107,24 @@ def test_a_success_before_the_limit_starts_the_count_again(client, settings, adv
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert _login_page(client, "advisor", "wrong-password").status_code == 200
     assert _login_page(client, "advisor", RIGHT).status_code == 302
+
+
+def test_failures_are_counted_per_client_behind_a_trusted_proxy(client, settings, advisor):
+    # given one proxy in front, which appends the client's address to X-Forwarded-For
+    settings.AXES_PROXY_COUNT = 1
+
+    def attempt(client_address, password, spoofed=""):
+        forwarded = f"{spoofed}, {client_address}" if spoofed else client_address
+        return client.post(
+            reverse("login"),
+            {"username": "advisor", "password": password},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    # when one client fails too often, even writing a different address in front of its own
+    for n in range(ATTEMPTS):
+        attempt("203.0.113.7", "wrong-password", spoofed=f"198.51.100.{n}")
+    # then that client is locked out, and the same user from another address is not
+    assert attempt("203.0.113.7", RIGHT).status_code == 429
+    assert attempt("203.0.113.8", RIGHT).status_code == 302
