@@ -224,9 +224,12 @@ class SegmentCustomerViewSet(mixins.ListModelMixin, ScopedViewSet):
 
 
 class QuarterlyReviewView(DealershipScopedMixin, APIView):
-    """The value layers at two quarter ends, and each customer who moved up or down between them."""
+    """The value layers at two quarter ends, and each customer who moved up or down between them.
 
-    required_action = VIEW
+    A report naming the store's customers (SPEC "reports, dashboards, exports of personal data"): not for the
+    advisor, and the agent's "own figures" are no list of the store's customers."""
+
+    required_action = "exports.personal"
 
     @extend_schema(
         operation_id="segmentation_quarterly_review",

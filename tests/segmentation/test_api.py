@@ -65,6 +65,13 @@ def test_the_stores_customer_rows_are_an_export_refused_to_advisors_and_agents(r
     assert api.get(run_url(seg["run"])).status_code == 200
 
 
+@pytest.mark.parametrize("role", [Role.ADVISOR, Role.AGENT])
+def test_the_quarterly_review_naming_customers_is_refused_to_advisors_and_agents(role, users, seg, api_client_for):
+    response = api_client_for(users[role]).get(reverse(REVIEW), {"first": "2025-03-31", "second": "2025-06-30"})
+
+    assert response.status_code == 403
+
+
 @pytest.mark.parametrize("role", [Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN])
 def test_managers_read_the_stores_customer_rows(role, users, seg, api_client_for):
     response = api_client_for(users[role]).get(reverse(CUSTOMERS), {"run": seg["run"].pk})
@@ -475,7 +482,7 @@ def test_the_customer_rows_take_a_fixed_number_of_queries(cc_manager, dealership
 # --- Quarterly review -----------------------------------------------------------------------------------------
 
 
-def test_the_quarterly_review_lists_upgrades_and_downgrades(advisor, dealership, api_client_for):
+def test_the_quarterly_review_lists_upgrades_and_downgrades(cc_manager, dealership, api_client_for):
     rising = build(dealership, [(200, R, "6000"), (250, R, "6000")])  # ¥12,000, 2 visits a year: mid
     falling = build(dealership, [(340, R, "20000"), (370, R, "20000")])  # ¥40,000, 2 visits a year: mid
     build(dealership, [(20, M, "300")])
@@ -483,7 +490,7 @@ def test_the_quarterly_review_lists_upgrades_and_downgrades(advisor, dealership,
     add_visits(rising, (10, 20), R, "10000")
     june = segmentation_run(dealership=dealership, reference_date=REF)
 
-    response = api_client_for(advisor).get(reverse(REVIEW), {"first": "2025-03-31", "second": "2025-06-30"})
+    response = api_client_for(cc_manager).get(reverse(REVIEW), {"first": "2025-03-31", "second": "2025-06-30"})
 
     assert response.status_code == 200, response.content
     assert response.json() == {
@@ -529,8 +536,8 @@ def test_the_quarterly_review_of_another_dealership_is_its_own(outsider, seg, ap
         ({"first": "2025-06-30", "second": "2025-03-31"}, "second", "must come after the first"),
     ],
 )
-def test_a_bad_quarterly_review_query_says_why(params, field, message, advisor, seg, api_client_for):
-    response = api_client_for(advisor).get(reverse(REVIEW), params)
+def test_a_bad_quarterly_review_query_says_why(params, field, message, as_manager, seg, api_client_for):
+    response = api_client_for(as_manager).get(reverse(REVIEW), params)
     assert response.status_code == 400
     body = response.json()
     assert message in (body["message"] if field is None else json.dumps(body["fields"][field]))
