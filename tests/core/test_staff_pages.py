@@ -162,7 +162,7 @@ def test_deactivation_ends_sessions_and_tokens(client_for, admin_user, advisor, 
     assert session.get(reverse("customers:counter")).status_code == 200
     assert api.get(reverse("api-customer-list")).status_code == 200
     # when the admin deactivates them
-    response = client_for(admin_user).post(reverse("staff:user-deactivate", args=[advisor.pk]))
+    response = client_for(admin_user).post(reverse("staff:user-deactivate", args=[advisor.pk]), {"confirmed": "yes"})
     assert response.status_code == 302
     # then neither the session nor the token works any more
     assert session.get(reverse("customers:counter")).status_code == 302
@@ -222,7 +222,7 @@ def test_a_revoked_token_stops_working(client_for, admin_user, advisor):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get(reverse("api-customer-list")).status_code == 200
-    client_for(admin_user).post(reverse("staff:token-revoke", args=[token.token_key]))
+    client_for(admin_user).post(reverse("staff:token-revoke", args=[token.token_key]), {"confirmed": "yes"})
     assert not ApiToken.objects.filter(pk=token.pk).exists()
     assert api.get(reverse("api-customer-list")).status_code == 401
 
@@ -262,7 +262,7 @@ def test_the_audit_trail_shows_who_changed_what_from_what_to_what(client_for, ad
     client.post(
         reverse("staff:user-password", args=[advisor.pk]), {"password": GOOD_PASSWORD, "password2": GOOD_PASSWORD}
     )
-    client.post(reverse("staff:user-deactivate", args=[advisor.pk]))
+    client.post(reverse("staff:user-deactivate", args=[advisor.pk]), {"confirmed": "yes"})
     client.post(reverse("staff:dealership"), {"name": "南山店", "time_zone": "Asia/Shanghai", "plate_prefix": "粤B"})
 
     events = client.get(reverse("staff:audit")).context["events"]
@@ -284,7 +284,7 @@ def test_the_audit_trail_shows_who_changed_what_from_what_to_what(client_for, ad
 
 
 def test_another_dealerships_admin_sees_none_of_our_audit(client_for, admin_user, admin_of_b, advisor, dealership):
-    client_for(admin_user).post(reverse("staff:user-deactivate", args=[advisor.pk]))
+    client_for(admin_user).post(reverse("staff:user-deactivate", args=[advisor.pk]), {"confirmed": "yes"})
     events = client_for(admin_of_b).get(reverse("staff:audit")).context["events"]
     assert all(e.record != "advisor" for e in events)
     assert not any(e.what == "dealership" and e.record == dealership.code for e in events)
@@ -314,3 +314,20 @@ def test_the_audit_page_reads_in_a_fixed_number_of_queries(client_for, admin_use
             password=GOOD_PASSWORD,
         )
     assert count() == before
+
+
+def test_deactivating_and_revoking_ask_first(client_for, admin_user, advisor, a_token):
+    client = client_for(admin_user)
+    # a first POST only asks
+    asked = client.post(reverse("staff:user-deactivate", args=[advisor.pk]))
+    assert asked.status_code == 200 and 'data-testid="confirm-step"' in asked.content.decode()
+    asked = client.post(reverse("staff:token-revoke", args=[a_token.token_key]), {"next": "/staff/"})
+    assert asked.status_code == 200 and 'name="next" value="/staff/"' in asked.content.decode()
+    advisor.refresh_from_db()
+    assert advisor.is_active and ApiToken.objects.filter(pk=a_token.pk).exists()
+    # the confirmed POST acts
+    client.post(reverse("staff:user-deactivate", args=[advisor.pk]), {"confirmed": "yes"})
+    done = client.post(reverse("staff:token-revoke", args=[a_token.token_key]), {"confirmed": "yes", "next": "/staff/"})
+    assert done["Location"] == "/staff/"
+    advisor.refresh_from_db()
+    assert not advisor.is_active and not ApiToken.objects.filter(pk=a_token.pk).exists()

@@ -142,13 +142,49 @@ class UserPasswordView(UserObjectMixin, StaffFormView):
         return user
 
 
+def confirm_page(request, *, dealership, title, lines, button, action, cancel, fields=(), danger=True):
+    """The second step of an action that cannot simply be taken back: what it will do, then the same POST
+    with ``confirmed=yes`` (no script needed)."""
+    context = {
+        "confirm": {
+            "title": title,
+            "lines": lines,
+            "button": button,
+            "action": action,
+            "cancel": cancel,
+            "danger": danger,
+            "fields": list(fields),
+        },
+        "dealership": dealership,
+        "tab": "",
+    }
+    return render(request, "staff/confirm.html", context)
+
+
+def confirmed(request) -> bool:
+    return request.POST.get("confirmed") == "yes"
+
+
 class UserActiveView(UserObjectMixin, StaffMixin, View):
-    """POST: deactivate or reactivate (``active`` = the view's flag)."""
+    """POST: deactivate (after a confirmation step) or reactivate (``active`` = the view's flag)."""
 
     active = False
 
     def post(self, request, pk):
         user = self.get_user()
+        if not self.active and user.pk != request.user.pk and user.is_active and not confirmed(request):
+            return confirm_page(
+                request,
+                dealership=self.dealership,
+                title=_("Deactivate %(user)s?") % {"user": user.username},
+                lines=[
+                    _("They can no longer log in, their open sessions end and their API tokens stop working."),
+                    _("You can reactivate them later; their tokens then work again until they expire."),
+                ],
+                button=_("Deactivate"),
+                action=request.path,
+                cancel=reverse("staff:user-edit", args=[user.pk]),
+            )
         try:
             services.staff_set_active(acting_user=request.user, user=user, active=self.active)
         except ApplicationError as exc:
@@ -215,6 +251,21 @@ class TokenCreateView(StaffFormView):
 class TokenRevokeView(StaffMixin, View):
     def post(self, request, token_key):
         token = selectors.token_get(dealership=self.dealership, token_key=token_key)
+        if not confirmed(request):
+            return confirm_page(
+                request,
+                dealership=self.dealership,
+                title=_("Revoke the token “%(name)s”?") % {"name": token.name},
+                lines=[
+                    _("%(user)s's token stops working at once; a system using it is refused from then on.")
+                    % {"user": token.user.username},
+                    _("This cannot be undone: issue a new token if the system still needs one."),
+                ],
+                button=_("Revoke"),
+                action=request.path,
+                cancel=reverse("staff:tokens"),
+                fields=[("next", request.POST.get("next", ""))],
+            )
         services.token_revoke(acting_user=request.user, token=token)
         messages.success(request, _("Token “%(name)s” revoked: it no longer works.") % {"name": token.name})
         target = request.POST.get("next", "")
