@@ -263,6 +263,7 @@ class OutcomeView(WorkbenchMixin, View):
         now = self.now()
         arguments, problem = parse_outcome(request.POST, self.dealership.zone)
         attempt = None
+        status = 422  # a value the agent can correct on the card
         with transaction.atomic():  # the invitation is read under its row lock and recorded in one go
             invitation = selectors.invitation_for_agent(
                 agent=request.user, dealership=self.dealership, pk=pk, for_update=problem is None
@@ -275,6 +276,8 @@ class OutcomeView(WorkbenchMixin, View):
                     )
                 except ApplicationError as exc:
                     problem = exc.message
+                    if exc.status != 400:  # e.g. the campaign finished meanwhile: 409, as in the API
+                        status = exc.status
         if problem is None and not workable:
             return self.stale(invitation, now)
         if problem is not None:
@@ -285,7 +288,7 @@ class OutcomeView(WorkbenchMixin, View):
             values["note"] = request.POST.get("note", "")
             context = self.current_context(now=now, invitation=invitation, error=problem, values=values)
             context["error_outcome"] = arguments.get("outcome")
-            return self.render_current(context, status=422)
+            return self.render_current(context, status=status)
         feedback = {"level": "success", "text": recorded_message(attempt, self.dealership)}
         if not request.htmx:
             messages.success(request, feedback["text"])
