@@ -426,6 +426,20 @@ def test_other_refusals_are_shown_inline(client_for, agent, first, data, says):
     assert not CallAttempt.objects.exists()
 
 
+def test_a_call_on_a_campaign_finished_meanwhile_is_a_409_conflict_shown_on_the_card(
+    client_for, agent, campaign, first, as_manager
+):
+    # given the manager finishes the campaign while the agent has the first customer on the card
+    services.campaign_finish(campaign=campaign, acting_user=as_manager)
+
+    response = client_for(agent).post(outcome_url(first), {"outcome": "no_answer"}, headers=HTMX)
+
+    # then the refusal is a state conflict, as in the API, shown on the card; nothing is recorded
+    assert response.status_code == 409
+    assert "calls are recorded only while it runs" in html(response)
+    assert not CallAttempt.objects.exists()
+
+
 def test_the_same_call_posted_twice_is_recorded_once(client_for, agent, invitations):
     client = client_for(agent)
     client.post(outcome_url(invitations[0]), {"outcome": "no_answer"}, headers=HTMX)
