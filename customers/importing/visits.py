@@ -53,8 +53,10 @@ def write_visits(stage: Staging) -> tuple[int, int]:
         where="t.dealership_id = %(d)s AND t.ro_number = s.ro_number",
     )
     bulk = BulkLoad(stage.db)
-    if _bulk_pays(stage, bulk, source, table):
-        bulk.start([table])
+    if new_rows := _bulk_rows(stage, bulk, source, table):
+        # The history table takes as many new rows: its indexes are rebuilt too, when that pays for it.
+        history = _table(ServiceVisit.history.model)
+        bulk.start([table, history] if bulk.worth_it(history, new_rows) else [table])
         _lock_references(stage, bulk, source)
     created = stage._insert(
         ServiceVisit,
@@ -85,20 +87,24 @@ def write_visits(stage: Staging) -> tuple[int, int]:
             "default_payer": stage._default(ServiceVisit, "payer"),
         },
     )
-    stage._grew(ServiceVisit, created)  # before the rebuild: PostgreSQL sizes parallel index builds by it
-    bulk.finish()
     stage.write_history(ServiceVisit, VISITS)
+    # Before the rebuild: PostgreSQL sizes parallel index builds by the tables' statistics.
+    stage._grew(ServiceVisit, created)
+    stage._grew(ServiceVisit.history.model, created)
+    bulk.finish()
     return created, updated
 
 
-def _bulk_pays(stage: Staging, bulk: BulkLoad, source: str, table: str) -> bool:
+def _bulk_rows(stage: Staging, bulk: BulkLoad, source: str, table: str) -> int:
+    """How many new repair orders the bulk-load mode is to write, or 0 when it is not for this load (not asked
+    for, not PostgreSQL, a dry run, or too few rows for rebuilding the indexes to pay)."""
     if not stage.bulk or not stage.postgres or stage.dry_run or stage.staged[VISITS] < min_rows():
-        return False
+        return 0
     ((new_rows,),) = stage._fetch(
         f"""SELECT COUNT(*) FROM {source} AS s WHERE NOT EXISTS (
             SELECT 1 FROM {table} AS t WHERE t.dealership_id = %(d)s AND t.ro_number = s.ro_number)"""
     )
-    return bulk.worth_it(table, new_rows)
+    return new_rows if bulk.worth_it(table, new_rows) else 0
 
 
 def _lock_references(stage: Staging, bulk: BulkLoad, source: str) -> None:

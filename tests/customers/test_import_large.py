@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 INDEXES = (
-    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('customers_servicevisit', 'customers_vehicle')"
+    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
+    "('customers_servicevisit', 'customers_historicalservicevisit', 'customers_vehicle')"
 )
 
 
@@ -83,6 +84,8 @@ def test_bulk_load_gives_the_same_records_and_restores_the_indexes(dealership, t
 
     # Then every visit is there as in an ordinary import, and the table has all its indexes again
     assert (first.files["visits"].created, again.files["visits"].unchanged) == (10, 10)
+    assert "customers_historicalservicevisit" in caplog.text  # its indexes rebuilt too
+    assert ServiceVisit.history.filter(history_type="+").count() == 10  # one history row per new visit
     stored = _visits_by_ro()
     assert stored["RO000005"][1] == "C00003"
     assert stored["RO000002"][1] == Vehicle.objects.get(vin=stored["RO000002"][0]).owner.customer_no
