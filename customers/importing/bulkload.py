@@ -3,8 +3,11 @@
 Inserting a million repair orders row by row into ``customers_servicevisit``
 costs mostly in maintaining its ten indexes and firing its foreign-key triggers
 (about 25 µs a row, measured), more than the whole import may take. When an
-import adds many rows, and at least half as many as the table already holds,
-the import instead, inside its own transaction:
+import run from the command line with ``manage.py import_dms --bulk`` (never
+one started from the web: readers of the table wait while it runs) adds many
+rows, and at least half as many as the table already holds, the import instead,
+inside its own transaction (for the table and, when that pays too, its history
+table):
 
 * drops the table's non-unique indexes and builds them again at the end (a
   sorted build is several times cheaper than a million single inserts); the
