@@ -101,7 +101,8 @@ def import_execute(*, run_id: int, redelivered: bool = False) -> ImportRun | Non
         except Exception:
             # run_import marked the run failed; its transaction was rolled back: nothing is half-written.
             logger.exception("import #%s failed", run_id)
-            upload.drop_sources()
+            if run.source != "page":  # the page may try again (its files are swept after a day)
+                upload.drop_sources()
             run.refresh_from_db()
             return run
     upload.save_rejects(result.rejects)
