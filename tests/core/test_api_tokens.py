@@ -196,3 +196,24 @@ def test_a_taken_username_is_refused_with_its_code(api_client_for, admin_user, a
     )
     assert response.status_code == 400
     assert response.json()["code"] == "username_taken" and "username" in response.json()["fields"]
+
+
+def test_the_api_refuses_an_admin_what_would_reach_another_store(
+    api_client_for, admin_user, dealership, other_dealership
+):
+    both = UserFactory(username="both", role=Role.ADVISOR, dealerships=[dealership, other_dealership])
+    api = api_client_for(admin_user)
+    token = api.post(reverse("api-staff-token-list"), {"user": both.pk, "name": "x"}, format="json")
+    assert token.status_code == 403 and token.json()["code"] == "shared_user"
+    promoted = api.patch(reverse("api-staff-user-detail", args=[both.pk]), {"role": Role.ADMIN}, format="json")
+    assert promoted.status_code == 403 and promoted.json()["code"] == "shared_user"
+    password = api.post(
+        reverse("api-staff-user-set-password", args=[both.pk]), {"password": GOOD_PASSWORD}, format="json"
+    )
+    assert password.status_code == 403
+    assert api.post(reverse("api-staff-user-deactivate", args=[both.pk])).status_code == 403
+    both.refresh_from_db()
+    assert (both.role, both.is_active) == (Role.ADVISOR, True) and not ApiToken.objects.filter(user=both).exists()
+    # renaming them is theirs to do
+    renamed = api.patch(reverse("api-staff-user-detail", args=[both.pk]), {"display_name": "两店"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["dealerships"] == ["SZ01"]

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.models import ApiToken, Membership
 from dealercrm.core.roles import Role
 from dealercrm.core.staff import services
@@ -129,27 +130,53 @@ def test_editing_a_user_of_two_stores_only_changes_the_admins_membership(
     client_for, admin_user, dealership, other_dealership
 ):
     # given a user of A and B, and an admin of A only
-    third = UserFactory(username="third", dealerships=[])
     both = UserFactory(username="both", role=Role.ADVISOR, dealerships=[dealership, other_dealership])
-    # when the admin of A changes the role and takes A away... no: gives the role, keeps A
-    response = client_for(admin_user).post(
-        reverse("staff:user-edit", args=[both.pk]),
-        {"display_name": "两店", "role": Role.AS_MANAGER, "dealerships": [dealership.pk]},
-    )
+    client = client_for(admin_user)
+    url = reverse("staff:user-edit", args=[both.pk])
+    assert 'data-testid="user-shared"' in client.get(url).content.decode()
+    # when the admin renames them: saved, and the B membership is still there
+    response = client.post(url, {"display_name": "两店", "role": Role.ADVISOR, "dealerships": [dealership.pk]})
     assert response.status_code == 302
     both.refresh_from_db()
-    assert both.role == Role.AS_MANAGER
-    # then the B membership is still there
+    assert both.display_name == "两店"
     assert set(both.dealerships.values_list("code", flat=True)) == {"SZ01", "GZ02"}
-    assert not third.memberships.exists()
+    # and when they take A away, the user stays in B (and leaves the admin's list)
+    response = client.post(url, {"display_name": "两店", "role": Role.ADVISOR})
+    assert response.status_code == 302
+    assert set(both.dealerships.values_list("code", flat=True)) == {"GZ02"}
+    assert client.get(url).status_code == 404
 
 
-def test_removing_a_store_the_admin_does_not_run_is_not_possible(admin_user, dealership, other_dealership):
-    both = UserFactory(username="both", dealerships=[dealership, other_dealership])
-    # the admin (of A) adds nothing and removes A: B stays, A goes
-    with pytest.raises(Exception):  # noqa: B017 - no dealership among the admin's: refused
-        services.staff_update(acting_user=admin_user, user=both, role=both.role, display_name="", dealerships=[])
-    assert set(both.dealerships.values_list("code", flat=True)) == {"SZ01", "GZ02"}
+def test_what_reaches_another_store_is_not_the_admins_to_change(client_for, admin_user, dealership, other_dealership):
+    # a user's role, password, active flag and tokens reach all their dealerships: the admin of A alone may
+    # not change them for a user who also works in B (else they could act in B as that user)
+    both = UserFactory(username="both", role=Role.ADVISOR, dealerships=[dealership, other_dealership])
+    client = client_for(admin_user)
+    refused = client.post(
+        reverse("staff:user-edit", args=[both.pk]),
+        {"display_name": "", "role": Role.ADMIN, "dealerships": [dealership.pk]},
+    )
+    assert refused.status_code == 403 and "do not administer" in refused.content.decode()
+    refused = client.post(
+        reverse("staff:user-password", args=[both.pk]), {"password": GOOD_PASSWORD, "password2": GOOD_PASSWORD}
+    )
+    assert refused.status_code == 403 and "do not administer" in refused.content.decode()
+    client.post(reverse("staff:user-deactivate", args=[both.pk]), {"confirmed": "yes"})
+    refused = client.post(reverse("staff:token-create"), {"user": both.pk, "name": "x", "days": 90})
+    assert refused.status_code == 200 and "user" in refused.context["form"].errors  # not even offered
+    with pytest.raises(services.SharedUser):
+        services.token_issue(acting_user=admin_user, user=both, name="x")
+    both.refresh_from_db()
+    assert (both.role, both.is_active, both.check_password("pass-1234")) == (Role.ADVISOR, True, True)
+    assert not ApiToken.objects.filter(user=both).exists()
+
+
+def test_a_user_is_never_left_without_a_dealership(admin_user, dealership):
+    only_a = UserFactory(username="only-a", dealerships=[dealership])
+    with pytest.raises(ApplicationError) as refused:
+        services.staff_update(acting_user=admin_user, user=only_a, role=only_a.role, display_name="", dealerships=[])
+    assert refused.value.code == "no_dealership"
+    assert list(only_a.dealerships.values_list("code", flat=True)) == ["SZ01"]
 
 
 def test_deactivation_ends_sessions_and_tokens(client_for, admin_user, advisor, api_client_for, client):

@@ -156,10 +156,13 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     # The codes of the services' refusals, for the schema (dealercrm.core.schema.AutoSchema.error_statuses).
     error_codes = {
         "create": {400: ["foreign_dealership", "invalid_role", "no_dealership", "username_taken", *PASSWORD_CODES]},
-        "partial_update": {400: ["foreign_dealership", "invalid_role", "no_dealership", "self_change"]},
-        "deactivate": {400: ["self_deactivation"], 409: ["already_inactive"]},
-        "reactivate": {400: ["self_deactivation"], 409: ["already_active"]},
-        "set_password": {400: PASSWORD_CODES},
+        "partial_update": {
+            400: ["foreign_dealership", "invalid_role", "no_dealership", "self_change"],
+            403: ["shared_user"],
+        },
+        "deactivate": {400: ["self_deactivation"], 403: ["shared_user"], 409: ["already_inactive"]},
+        "reactivate": {400: ["self_deactivation"], 403: ["shared_user"], 409: ["already_active"]},
+        "set_password": {400: PASSWORD_CODES, 403: ["shared_user"]},
     }
 
     def get_queryset(self):
@@ -287,7 +290,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
     model = ApiToken
     serializer_class = TokenSerializer
     lookup_field = "token_key"
-    error_codes = {"create": {400: ["required", "invalid_expiry"], 409: ["user_inactive"]}}
+    error_codes = {"create": {400: ["required", "invalid_expiry"], 403: ["shared_user"], 409: ["user_inactive"]}}
     ordering = ["-created"]
     ordering_fields = ["created"]
     required_action = "staff.manage"

@@ -31,8 +31,8 @@ class StaffEditForm(_Form):
     dealerships = DealershipsField(
         label=_("Dealerships"),
         queryset=None,
+        required=False,  # the service says when none is too few (a user of other dealerships may leave yours)
         help_text=_("Among your dealerships; the user's other dealerships stay as they are."),
-        error_messages={"required": _("Choose at least one dealership.")},
     )
 
     def __init__(self, *args, dealerships, **kwargs):

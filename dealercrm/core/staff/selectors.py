@@ -36,6 +36,18 @@ def staff_get(*, admin: User, dealership: Dealership, pk) -> User:
     return get_object_or_404(staff_list(admin=admin, dealership=dealership), pk=pk)
 
 
+def works_elsewhere(*, admin: User, user: User) -> bool:
+    """Whether ``user`` also belongs to a dealership ``admin`` does not run (their role, password, access and
+    tokens are then not this administrator's to change)."""
+    return user.memberships.exclude(dealership__in=admin_dealerships(admin)).exists()
+
+
+def wholly_administered(users: QuerySet[User], *, admin: User) -> QuerySet[User]:
+    """Those of ``users`` all of whose dealerships ``admin`` runs (the users they may issue tokens for)."""
+    elsewhere = Dealership.objects.exclude(pk__in=admin_dealerships(admin).values("pk"))
+    return users.exclude(memberships__dealership__in=elsewhere)
+
+
 def token_list(*, dealership: Dealership, user: User | None = None) -> QuerySet[ApiToken]:
     """Tokens of the users of ``dealership`` (of ``user`` when given), newest first; expired ones included."""
     tokens = ApiToken.objects.filter(

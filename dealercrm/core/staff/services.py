@@ -65,6 +65,31 @@ def _check_password(password: str, user: User) -> None:
         raise ValidationError({"password": exc.error_list}) from exc
 
 
+class SharedUser(ApplicationError):
+    """The user also works in a dealership the administrator does not run: what would reach there is refused."""
+
+    code = "shared_user"
+    status = 403
+
+
+def _require_whole_user(acting_user: User, user: User, *, theirs=None, mine=None) -> None:
+    """A user's role, password, active flag and tokens reach all their dealerships: only an administrator of
+    every one of them may change them (another store's administrator only adds or removes their own store)."""
+    if theirs is None:
+        theirs = set(user.memberships.values_list("dealership_id", flat=True))
+    if mine is None:
+        mine = set(user_dealerships(acting_user).values_list("pk", flat=True))
+    if not theirs <= mine:
+        raise SharedUser(
+            _(
+                "%(user)s also works in dealerships you do not administer: their role, password, tokens and "
+                "access are changed by an administrator of all of them. You may add or remove your own "
+                "dealerships."
+            )
+            % {"user": user.username}
+        )
+
+
 @transaction.atomic
 def staff_create(*, acting_user: User, username: str, display_name: str, role: str, dealerships, password: str) -> User:
     """A new user of some of the administrator's dealerships, with an initial password."""
@@ -99,13 +124,16 @@ def staff_update(*, acting_user: User, user: User, role: str, display_name: str,
     wanted = _own_dealerships(acting_user, dealerships)
     user = User.objects.select_for_update().get(pk=user.pk)
     mine = set(user_dealerships(acting_user).values_list("pk", flat=True))
-    current = set(user.memberships.filter(dealership__in=mine).values_list("dealership_id", flat=True))
+    theirs = set(user.memberships.values_list("dealership_id", flat=True))
+    current = theirs & mine
     if user.pk == acting_user.pk and (role != user.role or not current <= wanted):
         raise ApplicationError(
             _("You may not change your own role or take away your own dealerships: ask another administrator."),
             code="self_change",
         )
-    if not wanted:
+    if role != user.role:
+        _require_whole_user(acting_user, user, theirs=theirs, mine=mine)
+    if not wanted and theirs <= mine:
         raise ApplicationError(
             _("Choose at least one dealership."), code="no_dealership", fields={"dealerships": [_("Required.")]}
         )
@@ -127,6 +155,7 @@ def staff_set_active(*, acting_user: User, user: User, active: bool) -> User:
     if user.pk == acting_user.pk:
         raise ApplicationError(_("You may not deactivate yourself."), code="self_deactivation")
     user = User.objects.select_for_update().get(pk=user.pk)
+    _require_whole_user(acting_user, user)
     if user.is_active == active:
         message = _("%(user)s is already active.") if active else _("%(user)s is already deactivated.")
         raise StateConflict(message % {"user": user}, code="already_active" if active else "already_inactive")
@@ -139,6 +168,7 @@ def staff_set_active(*, acting_user: User, user: User, active: bool) -> User:
 def staff_set_password(*, acting_user: User, user: User, password: str) -> User:
     """The administrator sets a new password (Django's password validators apply); the user's sessions end."""
     user = User.objects.select_for_update().get(pk=user.pk)
+    _require_whole_user(acting_user, user)
     _check_password(password, user)
     user.set_password(password)
     _audited(user, acting_user, REASON_PASSWORD).save(update_fields=["password"])
@@ -159,6 +189,7 @@ def token_issue(*, acting_user: User, user: User, name: str, days: int = TOKEN_E
             code="invalid_expiry",
             fields={"days": [_("Not one of the choices.")]},
         )
+    _require_whole_user(acting_user, user)  # a token acts in every dealership of its user
     if not user.is_active:
         raise StateConflict(_("%(user)s is deactivated: reactivate them first.") % {"user": user}, code="user_inactive")
     return _token_create(user=user, name=name, expiry=timedelta(days=days), acting_user=acting_user)

@@ -4,6 +4,7 @@ Lists show the current dealership's users and tokens; a user or token of another
 """
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 
 from ..exceptions import ApplicationError
-from ..views import DealershipMixin, ServiceFormView
+from ..views import DealershipMixin, ServiceFormView, refusal_status
 from . import forms, selectors, services
 
 
@@ -103,6 +104,7 @@ class UserEditView(UserObjectMixin, StaffFormView):
         user = self.get_user()
         return {
             "person": user,
+            "shared": selectors.works_elsewhere(admin=self.request.user, user=user),
             "tokens": selectors.token_list(dealership=self.dealership, user=user),
             "now": timezone.now(),
         }
@@ -225,6 +227,7 @@ class TokenCreateView(StaffFormView):
 
     def get_form_kwargs(self):
         users = selectors.staff_list(admin=self.request.user, dealership=self.dealership).filter(is_active=True)
+        users = selectors.wholly_administered(users, admin=self.request.user)
         return {**super().get_form_kwargs(), "users": users}
 
     def get_initial(self):
@@ -239,9 +242,9 @@ class TokenCreateView(StaffFormView):
     def form_valid(self, form):
         try:
             token, key = self.perform(form)
-        except ApplicationError as exc:
+        except (ValidationError, ApplicationError) as exc:
             self.show_error(form, exc)
-            return self.form_invalid(form)
+            return self.form_invalid(form, status=refusal_status(exc))
         context = {**self.get_context_data(form=form), "token": token, "key": key}
         response = render(self.request, "staff/token_issued.html", context)
         response["Cache-Control"] = "no-store"
