@@ -147,7 +147,8 @@ class ImportRunSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_url(self, run) -> str:
-        return reverse("api-import-status", args=[run.pk])
+        # With the dealership named: a user of several dealerships must name it on every request.
+        return f"{reverse('api-import-status', args=[run.pk])}?dealership={run.dealership.code}"
 
     @extend_schema_field(ImportProgressSerializer)
     def get_progress(self, run) -> dict:
@@ -209,7 +210,7 @@ class ImportRunApiView(DealershipScopedMixin, APIView):
                 status_codes=["200"],
                 value={
                     "id": 12,
-                    "url": "/api/v1/imports/12/",
+                    "url": "/api/v1/imports/12/?dealership=SZ01",
                     "status": "refused",
                     "dry_run": False,
                     "skip_invalid": False,
@@ -256,5 +257,5 @@ class ImportRunApiView(DealershipScopedMixin, APIView):
         tags=["import"],
     )
     def get(self, request, pk: int):
-        run = get_object_or_404(ImportRun, pk=pk, dealership=self.dealership)
+        run = get_object_or_404(ImportRun.objects.select_related("dealership"), pk=pk, dealership=self.dealership)
         return Response(ImportRunSerializer(run).data)

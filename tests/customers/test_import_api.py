@@ -56,7 +56,7 @@ def test_manager_imports_and_gets_the_counts(api_client_for, as_manager, send):
 
     assert response.status_code == 202
     assert response.json()["status"] == "queued"
-    assert response["Location"] == reverse("api-import-status", args=[response.json()["id"]])
+    assert response["Location"] == f"{reverse('api-import-status', args=[response.json()['id']])}?dealership=SZ01"
     assert status.status_code == 200
     assert status.json()["status"] == "succeeded"
     assert status.json()["progress"] == {"rows_read": 3, "rows_checked": 3, "rows_written": 3}
@@ -161,7 +161,7 @@ def test_the_status_of_a_run_is_for_its_dealerships_importers_only(
     assert api_client_for(advisor).get(status_url).status_code == 403
     # a user of another dealership: not found, in theirs or by naming ours
     assert api_client_for(outsider).get(status_url).status_code == 404
-    assert api_client_for(outsider).get(f"{status_url}?dealership=SZ01").status_code == 404
+    assert api_client_for(outsider).get(status_url.split("?")[0]).status_code == 404
 
 
 def test_the_schema_documents_the_endpoint(api_client_for, as_manager):

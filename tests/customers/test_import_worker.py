@@ -51,7 +51,8 @@ def test_an_api_upload_is_answered_at_once_and_imported_by_a_worker(
         response = client.post(f"{reverse('api-import')}?dealership=IMPW1", files, format="multipart")
         assert response.status_code == 202
         assert response.json()["status"] == "queued"
-        status_url = f"{response['Location']}?dealership=IMPW1"
+        status_url = response["Location"]
+        assert status_url.endswith("?dealership=IMPW1")
         assert client.get(status_url).json()["report"] is None
         assert not Customer.objects.exists()
 
