@@ -15,12 +15,12 @@ LOCKED_OUT = "locked_out"
 def client_ip(request) -> str:
     """The client's address for counting failed logins (``AXES_CLIENT_IP_CALLABLE``).
 
-    ``REMOTE_ADDR``, unless ``AXES_PROXY_COUNT`` trusted proxies stand in front: then the address the
+    ``REMOTE_ADDR``, unless ``TRUSTED_PROXY_COUNT`` trusted proxies stand in front: then the address the
     outermost of them saw, read from the right of ``X-Forwarded-For`` (the entries left of it are the
     client's to write, so they are never trusted).
     """
     remote = request.META.get("REMOTE_ADDR", "")
-    proxies = getattr(settings, "AXES_PROXY_COUNT", 0)
+    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     if proxies <= 0:
         return remote
     hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]

@@ -141,9 +141,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dealercrm.core.lockout.lockout_response"
-# Behind N reverse proxies that append to X-Forwarded-For, set AXES_PROXY_COUNT=N so that failures are
+# Behind N reverse proxies that append to X-Forwarded-For, set DJANGO_TRUSTED_PROXY_COUNT=N so that failures are
 # counted per client address, not per proxy.
-AXES_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "dealercrm.core.lockout.client_ip"
 AXES_VERBOSE = False
 

@@ -111,7 +111,7 @@ def test_a_success_before_the_limit_starts_the_count_again(client, settings, adv
 
 def test_failures_are_counted_per_client_behind_a_trusted_proxy(client, settings, advisor):
     # given one proxy in front, which appends the client's address to X-Forwarded-For
-    settings.AXES_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
 
     def attempt(client_address, password, spoofed=""):
         forwarded = f"{spoofed}, {client_address}" if spoofed else client_address
