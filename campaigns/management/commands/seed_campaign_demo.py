@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.demo import DEMO_CAMPAIGN_CODE, campaign_demo_seed
 from customers.demo import DEMO_CODE
+from dealercrm.core.audit import as_task_actor
 from dealercrm.core.commands import dealership_by_code
 from dealercrm.core.exceptions import ApplicationError
 
@@ -27,7 +28,8 @@ class Command(BaseCommand):
     def handle(self, *args, dealership, **options):
         store = dealership_by_code(dealership)
         try:
-            result = campaign_demo_seed(dealership=store)
+            with as_task_actor("manage.py seed_campaign_demo"):  # its history rows name the system
+                result = campaign_demo_seed(dealership=store)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         campaign = result.campaign

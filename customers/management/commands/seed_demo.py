@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from customers.demo import DEFAULT_CUSTOMERS, DEMO_CODE, DEMO_PASSWORD, DEMO_USERS, MAX_CUSTOMERS, demo_seed
+from dealercrm.core.audit import as_task_actor
 from dealercrm.core.commands import iso_date
 
 
@@ -34,7 +35,8 @@ class Command(BaseCommand):
     def handle(self, *args, customers, seed, today, reset, **options):
         if not 1 <= customers <= MAX_CUSTOMERS:
             raise CommandError(_("--customers must be between 1 and %(max)d.") % {"max": MAX_CUSTOMERS})
-        result = demo_seed(customers=customers, seed=seed, today=today, reset=reset)
+        with as_task_actor("manage.py seed_demo"):  # the history rows it writes name the system
+            result = demo_seed(customers=customers, seed=seed, today=today, reset=reset)
         if not result.created:
             self.stdout.write(
                 _("Dealership %(code)s already has customers; nothing generated (use --reset to regenerate).")
