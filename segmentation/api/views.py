@@ -87,6 +87,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
     selector = staticmethod(selectors.runs)
     serializer_class = serializers.RunSerializer
     action_permissions = {"list": VIEW, "retrieve": VIEW, "movement": VIEW, "create": MANAGE}
+    #: a run that did not finish has no results to compare (a read that meets a state: 409)
+    error_codes = {"movement": {409: ["run_not_finished"]}}
 
     @extend_schema(
         summary=gettext_lazy("Start a segmentation run"),
@@ -196,6 +198,7 @@ class SegmentCustomerViewSet(mixins.ListModelMixin, ScopedViewSet):
     pagination_class = RunCursorPagination
     # the store's customers page after page: an export of personal data, like the page's CSV and XLSX
     action_permissions = {"list": "exports.personal"}
+    error_codes = {"list": {409: ["run_not_finished"]}}
 
     @property
     def run(self) -> SegmentationRun:
@@ -230,6 +233,7 @@ class QuarterlyReviewView(DealershipScopedMixin, APIView):
     advisor, and the agent's "own figures" are no list of the store's customers."""
 
     required_action = "exports.personal"
+    error_codes = {"get": {409: ["run_not_finished"]}}
 
     @extend_schema(
         operation_id="segmentation_quarterly_review",
