@@ -30,19 +30,13 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
 
 
-def _store_today(dealership_id):
-    """The dealership's today for a record's date rules; None while the record has no dealership yet (a form's
-    unsaved instance: the service checks it again with its dealership)."""
-    if not dealership_id:
-        return None
-    return Dealership.objects.get(pk=dealership_id).local_date()
-
-
 def _check_dates(instance, dealership_id, rules: dict) -> None:
-    """Raise the field errors of ``rules`` ({field: DateRule}) that ``instance``'s dates break."""
-    today = _store_today(dealership_id) if any(getattr(instance, f) for f in rules) else None
-    if today is None:
+    """Raise the field errors of ``rules`` ({field: DateRule}) that ``instance``'s dates break, on its
+    dealership's today. Skipped while the record has no dealership yet (a form's unsaved instance: the service
+    checks it again with its dealership)."""
+    if not dealership_id or not any(getattr(instance, f) for f in rules):
         return
+    today = instance.dealership.local_date()
     errors = {}
     for field, rule in rules.items():
         error = rule.error(getattr(instance, field), today=today)

@@ -240,10 +240,11 @@ def _ownership_change(vehicle: Vehicle, new_owner: Customer, on: date) -> None:
 @transaction.atomic
 def vehicle_transfer(*, vehicle: Vehicle, new_owner: Customer, on: date | None = None, acting_user=None) -> Vehicle:
     """Change the current owner; the ownership history keeps the previous one."""
-    vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
-    _ownership_change(vehicle, new_owner, on or vehicle.dealership.local_date())
-    vehicle.save(update_fields=["owner", "updated_at"])
-    return vehicle
+    locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+    _ownership_change(locked, new_owner, on or locked.dealership.local_date())
+    locked.save(update_fields=["owner", "updated_at"])
+    vehicle.owner = new_owner
+    return locked
 
 
 def mileage_record(*, vehicle: Vehicle, mileage_km: int, read_on: date, source: str) -> None:
