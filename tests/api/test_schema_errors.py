@@ -55,6 +55,9 @@ def test_the_statuses_follow_from_the_operation(schema):
         "`coupon_redeemed`"
         in paths["/api/v1/campaigns/coupons/{id}/redeem/"]["post"]["responses"]["409"]["description"]
     )
+    # a read that meets a state (a run that did not finish) declares its 409
+    movement = paths["/api/v1/segmentation/runs/{id}/movement/"]["get"]["responses"]
+    assert "`run_not_finished`" in movement["409"]["description"]
 
 
 @pytest.mark.parametrize(
