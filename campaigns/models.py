@@ -87,7 +87,8 @@ class Campaign(models.Model):
 
     def clean(self):
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
-            raise ValidationError({"ends_on": _("The last day comes before the first day.")})
+            message = _("The last day comes before the first day.")
+            raise ValidationError({"ends_on": ValidationError(message, code="ends_before_start")})
 
     def in_period(self, day) -> bool:
         return self.starts_on <= day <= self.ends_on
@@ -142,16 +143,24 @@ class CouponTemplate(models.Model):
     def clean(self):
         errors = {}
         if self.kind == self.Kind.PARTS_PERCENT and not (Decimal("0") < (self.value or 0) < Decimal("100")):
-            errors["value"] = _("A percentage off parts is more than 0 and less than 100.")
+            errors["value"] = ValidationError(
+                _("A percentage off parts is more than 0 and less than 100."), code="coupon_value_out_of_range"
+            )
         elif self.kind == self.Kind.POINTS and (self.value or 0) <= 1:
-            errors["value"] = _("A points multiplier is more than 1.")
+            errors["value"] = ValidationError(
+                _("A points multiplier is more than 1."), code="coupon_value_out_of_range"
+            )
         elif self.kind == self.Kind.LABOR_AMOUNT and (self.value or 0) <= 0:
-            errors["value"] = _("An amount off labour is more than zero.")
+            errors["value"] = ValidationError(
+                _("An amount off labour is more than zero."), code="coupon_value_out_of_range"
+            )
         elif self.kind == self.Kind.GIFT and not self.gift.strip():
-            errors["gift"] = _("Name the gift.")
+            errors["gift"] = ValidationError(_("Name the gift."), code="gift_missing")
         unknown = set(self.visit_types or []) - set(VisitType.values)
         if unknown:
-            errors["visit_types"] = _("Unknown visit type: %(names)s.") % {"names": ", ".join(sorted(unknown))}
+            errors["visit_types"] = ValidationError(
+                _("Unknown visit type: %(names)s.") % {"names": ", ".join(sorted(unknown))}, code="unknown_visit_type"
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -204,7 +213,7 @@ class TargetGroup(models.Model):
 
         errors = filter_errors(self.filters or {})
         if errors:
-            raise ValidationError({"filters": errors})
+            raise ValidationError({"filters": [ValidationError(message, code="invalid_filters") for message in errors]})
 
 
 class Invitation(models.Model):

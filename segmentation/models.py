@@ -180,7 +180,7 @@ class RuleSet(models.Model):
         errors: dict[str, list] = {}
 
         def refuse(field: str, message, **params):
-            errors.setdefault(field, []).append(ValidationError(message, params=params))
+            errors.setdefault(field, []).append(ValidationError(message, code=f"invalid_{field}", params=params))
 
         if self.maintenance_threshold is not None and not (0 < self.maintenance_threshold <= 12):
             refuse("maintenance_threshold", _("Between 0 and 12 visits a year."))
