@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
+from functools import partial, partialmethod
 from operator import itemgetter
 
 from django.conf import settings
@@ -83,7 +83,9 @@ def plan_for(serializer_class) -> Plan | None:
         display = DISPLAY_SOURCE.fullmatch(source)
         if display and display.group(1) in columns and columns[display.group(1)].choices:
             column = display.group(1)
-            if type(field).to_representation is not fields.CharField.to_representation:
+            if type(field).to_representation is not fields.CharField.to_representation or not isinstance(
+                model.__dict__.get(source), partialmethod
+            ):  # a serializer field that changes the label, or a model's own get_FOO_display
                 return None
             conversions.append((field.field_name, "labels", columns[column]))
         elif source in columns:
@@ -97,7 +99,7 @@ def plan_for(serializer_class) -> Plan | None:
                 conversions.append((field.field_name, "datetime", field))
             elif _is_iso_date(field) and type(model_field) is models.DateField:
                 conversions.append((field.field_name, "date", None))
-            elif not isinstance(model_field, UNCHANGED.get(type(field).to_representation, ())):
+            elif not _unchanged(field, model_field):
                 conversions.append((field.field_name, "field", field))
         else:
             return None
@@ -106,6 +108,17 @@ def plan_for(serializer_class) -> Plan | None:
         if column not in annotations and column not in selected:
             selected.append(column)
     return Plan(tuple(names), tuple(sources), tuple(selected), annotations, tuple(conversions))
+
+
+def _unchanged(field, model_field) -> bool:
+    """Whether ``field`` writes the column's value, as ``values()`` reads it, unchanged."""
+    if hasattr(model_field, "from_db_value"):  # read as an object (a PhoneNumber): the field converts it
+        return False
+    if not isinstance(model_field, UNCHANGED.get(type(field).to_representation, ())):
+        return False
+    if isinstance(field, fields.ChoiceField):  # gives the choice's key back: the same text only if keys are text
+        return all(isinstance(key, str) for key in field.choice_strings_to_values.values())
+    return True
 
 
 def _is_iso_date(field) -> bool:

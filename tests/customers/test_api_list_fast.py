@@ -235,3 +235,29 @@ def test_the_browsable_api_shows_the_fast_page(varied, advisor, api_client_for):
     answer = api_client_for(advisor).get(f"{URL}?format=api", HTTP_ACCEPT="text/html")
     assert answer.status_code == 200
     assert "F0003" in answer.content.decode()
+
+
+class PhoneAsText(CustomerSerializer):
+    phone = serializers.CharField(read_only=True)  # str(PhoneNumber): the plan must not copy the stored text
+
+
+class GenderAsChoice(CustomerSerializer):
+    gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True)
+
+
+class BirthdayAsText(CustomerSerializer):
+    birthday = serializers.DateField(format="%d/%m/%Y", allow_null=True)
+    created_at = serializers.DateTimeField(format="%Y-%m-%d %H:%M", read_only=True)
+
+
+@pytest.mark.parametrize("serializer_class", [CustomerSerializer, PhoneAsText, GenderAsChoice, BirthdayAsText])
+def test_a_plan_writes_what_its_serializer_writes(varied, serializer_class):
+    """The plan follows the serializer's declarations (the contract may change them): same JSON, any of them."""
+    from rest_framework.renderers import JSONRenderer
+
+    plan = fast.plan_for(serializer_class)
+    assert plan is not None
+    customers = Customer.objects.filter(dealership=varied[0].dealership).order_by("-id")
+    rows = list(customers.values(*plan.values, **plan.annotations))
+    written = JSONRenderer().render(fast.Rows(plan).write(rows))
+    assert written == JSONRenderer().render(serializer_class(customers, many=True).data)
