@@ -697,7 +697,7 @@ def test_compliance_terms_are_listed_added_once_and_removed(dealership, as_manag
 
 
 def test_results_compare_the_variants_and_measure_the_holdout(
-    dealership, campaign, person, agent, advisor, api_client_for
+    dealership, campaign, person, agent, cc_manager, api_client_for
 ):
     group = services.target_group_create(
         campaign=campaign,
@@ -721,7 +721,7 @@ def test_results_compare_the_variants_and_measure_the_holdout(
     for invitation in called[:8] + holdout[:1]:
         ServiceVisitFactory(vehicle=invitation.vehicle, opened_on=date(2026, 11, 25), closed_on=date(2026, 11, 25))
 
-    body = api_client_for(advisor).get(url("results", campaign.pk)).json()
+    body = api_client_for(cc_manager).get(url("results", campaign.pk)).json()
 
     [row] = body["group_summary"]
     assert (row["invited"], row["booked"], row["attended"], row["holdout"], row["holdout_attended"]) == (16, 3, 8, 4, 1)
