@@ -115,7 +115,8 @@ def demo_agents(dealership: Dealership) -> dict[User, int]:
         weights = dict.fromkeys(services.agents_of(dealership), 1)
     if not weights:
         raise ApplicationError(
-            _("Dealership %(code)s has no call-centre agent to give the list to.") % {"code": dealership.code}
+            _("Dealership %(code)s has no call-centre agent to give the list to.") % {"code": dealership.code},
+            code="no_agent",
         )
     return weights
 
@@ -171,7 +172,8 @@ def campaign_demo_seed(*, dealership: Dealership, now: datetime | None = None) -
     if not CustomerSegment.objects.filter(dealership=dealership, valid_to__isnull=True).exists():
         raise ApplicationError(
             _("Dealership %(code)s is not segmented yet: run “manage.py segment --dealership %(code)s” first.")
-            % {"code": dealership.code}
+            % {"code": dealership.code},
+            code="not_segmented",
         )
     now = now or timezone.now()
     today: date = timezone.localtime(now, dealership.zone).date()
