@@ -22,6 +22,13 @@ from tests.customers.dms_files import (
 from tests.factories import DealershipFactory, UserFactory
 
 
+def _route(app, routes) -> None:
+    """Set the task routes, forgetting the router Celery built (and kept) from the previous ones."""
+    app.conf.task_routes = routes
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
+
+
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_an_api_upload_is_answered_at_once_and_imported_by_a_worker(
@@ -38,7 +45,7 @@ def test_an_api_upload_is_answered_at_once_and_imported_by_a_worker(
     manager = UserFactory(role=Role.AS_MANAGER, dealerships=[dealership])
     queue = f"dealercrm-test-{uuid.uuid4().hex}"
     saved_routes = redis_celery_app.conf.task_routes
-    redis_celery_app.conf.task_routes = {"customers.tasks.import_run_task": {"queue": queue}}
+    _route(redis_celery_app, {"customers.tasks.import_run_task": {"queue": queue}})
     files = {
         "customers": SimpleUploadedFile("c.csv", csv_bytes(CUSTOMER_HEADER, [customer_row(1), customer_row(2)])),
         "vehicles": SimpleUploadedFile("v.csv", csv_bytes(VEHICLE_HEADER, [vehicle_row(1), vehicle_row(2)])),
@@ -65,7 +72,7 @@ def test_an_api_upload_is_answered_at_once_and_imported_by_a_worker(
                     break
                 time.sleep(0.3)
     finally:
-        redis_celery_app.conf.task_routes = saved_routes
+        _route(redis_celery_app, saved_routes)
 
     # Then the run ended in the worker, and the rows are in with its report
     assert body["status"] == "succeeded", body
