@@ -87,10 +87,10 @@ class _Scan:
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAVE_AS_UTF8 = gettext_lazy("Save it from Excel as “CSV UTF-8” and upload it again.")
 
-# Characters that text read as GB18030 holds only when it was written in another encoding: private use (Big5
-# punctuation lands there), Japanese kana (Shift-JIS / EUC-JP), box drawing, C1 control codes. A Chinese DMS
-# export does not contain them.
-_UNLIKELY = re.compile("[\ue000-\uf8ff\uff61-\uff9f\u3040-\u30ff\u2500-\u257f\x80-\x9f]")
+# Characters that text read as GB18030 holds only when it was written in another encoding: Japanese kana
+# (Shift-JIS, EUC-JP; Big5's commonest characters land there too), half-width katakana, box drawing, C1 control
+# codes. A Chinese DMS export does not contain them: one is enough.
+_UNLIKELY = re.compile("[\uff61-\uff9f\u3040-\u30ff\u2500-\u257f\x80-\x9f]")
 RARE_SHARE = 0.3  # of the characters beyond ASCII, outside GB2312: ~1 % in Chinese names and addresses
 RARE_MIN = 3  # and at least this many (a rare name such as 王喆 is not a garbled file)
 _LATIN_LOOKS = 1000  # rare characters looked at one by one for a Latin letter before them
@@ -98,8 +98,8 @@ _LATIN_LOOKS = 1000  # rare characters looked at one by one for a Latin letter b
 
 @functools.cache
 def _rare_cjk() -> re.Pattern:
-    """Chinese characters outside GB2312's 6,763 (the everyday ones): text read in the wrong encoding is
-    mostly made of them (Shift-JIS read as GBK: nearly all; Big5: half)."""
+    """Chinese characters outside GB2312's 6,763 (the everyday ones), and private-use ones: text read in the
+    wrong encoding is mostly made of them (Shift-JIS read as GBK: nearly all; Big5: half)."""
     common = set()
     for high in range(0xB0, 0xF8):
         for low in range(0xA1, 0xFF):
@@ -118,6 +118,9 @@ def _rare_cjk() -> re.Pattern:
             ranges.append((start, previous))
         start = previous = point
     ranges.append((start, previous))
+    # Private use (GBK's user-defined areas) counts as rare, not as impossible: some systems put a name's
+    # character missing from GBK there (造字); a file whose text is mostly rare or private is refused.
+    ranges.append((0xE000, 0xF8FF))
     return re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges) + "]")
 
 

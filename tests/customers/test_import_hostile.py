@@ -200,3 +200,15 @@ def test_a_refused_import_counts_every_row(dealership, tmp_path):
     assert (report.rows, report.rejected, report.not_imported) == (3, 1, 2)
     assert counted == report.rows
     assert ImportRun.objects.get(pk=result.run_id).counts["customers"]["not_imported"] == 2
+
+
+def test_a_name_with_a_private_use_character_in_gbk_is_not_taken_for_another_encoding(dealership, tmp_path):
+    # Given a GBK export where one name holds a character the store's system put in GBK's user-defined area
+    # (造字, for a name's character missing from GBK): one such character, the rest ordinary Chinese
+    rows = [*CHINESE_ROWS[:4], ("C5", "王\ue000", "13900000005", "女", "佛山")]
+    path = _text_file(tmp_path, rows, "gb18030")
+
+    result = run_import(dealership=dealership, files={"customers": path})
+
+    assert result.ok, result.errors
+    assert Customer.objects.get(customer_no="C5").name == "王\ue000"
