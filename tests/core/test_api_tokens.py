@@ -217,3 +217,10 @@ def test_the_api_refuses_an_admin_what_would_reach_another_store(
     # renaming them is theirs to do
     renamed = api.patch(reverse("api-staff-user-detail", args=[both.pk]), {"display_name": "两店"}, format="json")
     assert renamed.status_code == 200 and renamed.json()["dealerships"] == ["SZ01"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/staff/users/abc/", "/api/v1/staff/users/%60%C3%AD/deactivate/"])
+def test_a_malformed_id_is_not_found(api_client_for, admin_user, path):
+    api = api_client_for(admin_user)
+    response = api.get(path) if path.endswith("abc/") else api.post(path)
+    assert response.status_code == 404 and response.json()["code"] == "not_found"

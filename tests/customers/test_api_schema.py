@@ -63,8 +63,13 @@ def test_token_authentication_is_documented(schema):
     assert body["$ref"].endswith("/AuthTokenRequest")
 
 
-#: the only records the API deletes: a draft campaign's target groups and a store's own compliance terms
-DELETABLE = {"/api/v1/campaigns/target-groups/{id}/", "/api/v1/campaigns/compliance-terms/{id}/"}
+#: the only records the API deletes: a draft campaign's target groups, a store's own compliance terms, and an
+#: API token (revoked by an administrator; its history keeps who revoked it)
+DELETABLE = {
+    "/api/v1/campaigns/target-groups/{id}/",
+    "/api/v1/campaigns/compliance-terms/{id}/",
+    "/api/v1/staff/tokens/{token_key}/",
+}
 
 
 def test_no_delete_operation_is_published_but_for_drafts_and_terms(schema):

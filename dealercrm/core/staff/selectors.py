@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
@@ -32,8 +34,16 @@ def staff_list(*, admin: User, dealership: Dealership) -> QuerySet[User]:
     )
 
 
+def _get_or_404(queryset, **lookup):
+    """The one row, else 404, also for a malformed key (``/users/abc/``), never a 500."""
+    try:
+        return get_object_or_404(queryset, **lookup)
+    except (TypeError, ValueError, ValidationError):
+        raise Http404 from None
+
+
 def staff_get(*, admin: User, dealership: Dealership, pk) -> User:
-    return get_object_or_404(staff_list(admin=admin, dealership=dealership), pk=pk)
+    return _get_or_404(staff_list(admin=admin, dealership=dealership), pk=pk)
 
 
 def works_elsewhere(*, admin: User, user: User) -> bool:
@@ -60,7 +70,7 @@ def token_list(*, dealership: Dealership, user: User | None = None) -> QuerySet[
 
 def token_get(*, dealership: Dealership, token_key: str) -> ApiToken:
     """A token by its public prefix (``token_key``); the digest never leaves the server."""
-    return get_object_or_404(token_list(dealership=dealership), token_key=token_key)
+    return _get_or_404(token_list(dealership=dealership), token_key=token_key)
 
 
 # --- The audit trail -----------------------------------------------------------------------------------
