@@ -28,6 +28,10 @@ class ScopedViewSet(DealershipScopedMixin, viewsets.GenericViewSet):
         if self.action is None and request.method.lower() != "options":
             raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
+        # A record's id is a number: anything else (/users/abc/) names no record, whatever get_object does.
+        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        if self.lookup_field == "pk" and lookup is not None and not str(lookup).isdigit():
+            raise exceptions.NotFound()
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no dealership
