@@ -141,6 +141,12 @@ def test_an_api_path_no_view_answers_is_404_in_the_contract(path, advisor, api_c
     assert refusal(api_client_for(advisor).get(path), 404)["code"] == "not_found"
 
 
+@pytest.mark.parametrize("name", ["api-staff-user-detail", "api-customer-detail", "api-campaign-detail"])
+def test_an_id_that_is_not_a_number_is_404_not_a_server_error(name, admin_user, api_client_for):
+    url = reverse(name, args=[1]).replace("/1/", "/%60%C3%AD/")  # schemathesis sent "`í"
+    assert refusal(api_client_for(admin_user).get(url), 404)["code"] == "not_found"
+
+
 def test_a_page_path_no_view_answers_stays_a_page(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
