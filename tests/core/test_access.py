@@ -30,12 +30,16 @@ import pytest
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.shortcuts import resolve_url
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, resolve_url
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls import URLPattern, URLResolver, get_resolver, path, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
+from django.views import View
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from customers.models import Customer
 from dealercrm.core.api import HasAction
 from dealercrm.core.roles import PERMISSIONS, Role, can
 from dealercrm.core.views import DealershipMixin
@@ -447,31 +451,21 @@ def _case_id(case) -> str:
     return f"{method.upper()} /{route.text}"
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("case", CASES, ids=[_case_id(case) for case in CASES])
-def test_every_url_answers_as_the_role_table_says(case, world):
-    route, method = case
-    if route.name in PUBLIC:
-        path = build_path(route, world["data"])
-        assert ask(_client(), method, path).status_code < 500
-        return
-    path = build_path(route, world["data"])
-    if route.name in QUERIES:
-        path += "?" + QUERIES[route.name](world["data"])
-    problems = []
+def problems(route: Route, method: str, path: str, world) -> list[str]:
+    """What answers ``method path`` wrongly: anonymous, each role of the dealership, each role of another."""
+    found = []
 
     # anonymous: never content
     response = ask(_client(), method, path)
     if reason := _refused_anonymous(route, response):
-        problems.append(f"anonymous: {response.status_code}, {reason}")
+        found.append(f"anonymous: {response.status_code}, {reason}")
 
     if route.admin:  # the platform's operators only: every dealership user is sent to the admin's login
         for role, (_user, client) in world["members"].items():
             response = ask(client, method, path)
             if reason := _refused_anonymous(route, response):
-                problems.append(f"{role}: {response.status_code}, {reason}")
-        assert not problems, f"{method.upper()} {path}:\n" + "\n".join(problems)
-        return
+                found.append(f"{role}: {response.status_code}, {reason}")
+        return found
 
     actions = declared_action(route, method)
     action = " or ".join(actions)
@@ -486,9 +480,9 @@ def test_every_url_answers_as_the_role_table_says(case, world):
             if route.name in BODY_NAMES_THE_RECORD:
                 fine = fine or status == 404
             if not fine:
-                problems.append(f"{role} may {action}: got {status}")
+                found.append(f"{role} may {action}: got {status}")
         elif status != 403:
-            problems.append(f"{role} may not {action}: expected 403, got {status}")
+            found.append(f"{role} may not {action}: expected 403, got {status}")
 
     # users of another dealership, with our ids: not found (or refused by role, as for any id)
     if _names_a_record(route):
@@ -496,9 +490,90 @@ def test_every_url_answers_as_the_role_table_says(case, world):
             status = ask(client, method, path).status_code
             expected = 404 if any(can(user, name) for name in actions) else 403
             if status != expected:
-                problems.append(f"{role} of another dealership: expected {expected}, got {status}")
+                found.append(f"{role} of another dealership may {action}: expected {expected}, got {status}")
+    return found
 
-    assert not problems, f"{method.upper()} {path} ({action}):\n" + "\n".join(problems)
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(case) for case in CASES])
+def test_every_url_answers_as_the_role_table_says(case, world):
+    route, method = case
+    path = build_path(route, world["data"])
+    if route.name in PUBLIC:
+        assert ask(_client(), method, path).status_code < 500
+        return
+    if route.name in QUERIES:
+        path += "?" + QUERIES[route.name](world["data"])
+
+    found = problems(route, method, path, world)
+
+    assert not found, f"{method.upper()} {path}:\n" + "\n".join(found)
+
+
+# --- negative controls: the test sees a missing declaration, a missing scope, an unknown argument ----------
+
+
+class UndeclaredPage(DealershipMixin, View):
+    def get(self, request):
+        return HttpResponse("everyone")
+
+
+class UnscopedPage(DealershipMixin, View):
+    """Declares its action but looks the customer up without the dealership."""
+
+    action = "customer.view"
+
+    def get(self, request, pk):
+        return HttpResponse(get_object_or_404(Customer, pk=pk).name)
+
+
+class UncheckedEndpoint(APIView):
+    required_action = "customer.view"  # declared, but HasAction is not among its permission classes
+
+    def get(self, request):
+        return Response({})
+
+
+#: the URLconf of the negative controls (``@pytest.mark.urls``)
+urlpatterns = [
+    path("undeclared/", UndeclaredPage.as_view(), name="undeclared"),
+    path("customers/<int:pk>/unscoped/", UnscopedPage.as_view(), name="unscoped"),
+    path("api/unchecked/", UncheckedEndpoint.as_view(), name="unchecked"),
+    path("accounts/login/", UndeclaredPage.as_view(), name="login"),
+]
+
+
+def _control(name: str) -> Route:
+    pattern = next(entry for entry in urlpatterns if entry.name == name)
+    return Route((pattern,), name, pattern.callback, admin=False)
+
+
+def test_a_url_that_declares_no_action_fails():
+    with pytest.raises(AssertionError, match="UndeclaredPage declares no action for GET"):
+        declared_action(_control("undeclared"), "get")
+    with pytest.raises(AssertionError, match="UncheckedEndpoint does not check the role table"):
+        declared_action(_control("unchecked"), "get")
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_a_url_that_finds_another_dealerships_record_fails(world):
+    # the unscoped page shows our customer to every role of the other dealership: the test says so for each
+    path = f"/customers/{world['data']['customer']}/unscoped/"
+
+    found = problems(_control("unscoped"), "get", path, world)
+
+    assert found == [
+        f"{role} of another dealership may customer.view: expected 404, got 200" for role in world["outsiders"]
+    ]
+
+
+def test_an_argument_the_test_does_not_know_fails_with_where_to_say_what_it_is():
+    route = _control("unscoped")
+    with pytest.raises(AssertionError, match="Add 'widgets' to RECORD_BEFORE"):
+        _value(route, "pk", "/widgets/", {})
+    with pytest.raises(pytest.fail.Exception, match="unknown URL argument 'slug'"):
+        _value(route, "slug", "/customers/", {})
 
 
 def test_the_walk_sees_every_kind_of_url():
