@@ -94,7 +94,8 @@ class DmsImportView(DealershipMixin, View):
             except Http404:
                 upload = None
         if not run.finished:
-            return self._render(None, run=run, step="running")
+            expected = sum(int(f.get("rows_expected") or 0) for f in (run.files or {}).values())
+            return self._render(None, run=run, step="running", rows_expected=expected)
         result = ImportResult.from_dict(run.report) if run.report else None
         if result is not None and upload is not None:
             result.rejects = {
@@ -118,7 +119,7 @@ class DmsImportView(DealershipMixin, View):
         query = "".join(f"&{key}={value}" for key, value in params.items())
         return f"{reverse('customers:import')}?dealership={self.dealership.code}{query}"
 
-    def _render(self, form, *, run=None, result=None, upload=None, step="upload"):
+    def _render(self, form, *, run=None, result=None, upload=None, step="upload", rows_expected=0):
         reports, errors_shown = [], []
         if result is not None:
             reports = [(str(KIND_LABELS[kind]), report) for kind, report in result.files.items()]
@@ -140,5 +141,6 @@ class DmsImportView(DealershipMixin, View):
             "max_upload_mb": max_upload_mb(),
             "recent_runs": recent,
             "poll_seconds": POLL_SECONDS,
+            "rows_expected": rows_expected,
         }
         return render(self.request, self.template_name, context)

@@ -42,6 +42,11 @@ class Progress:
     def values(self) -> dict[str, int]:
         return {"rows_read": self.read, "rows_checked": self.checked, "rows_written": self.written}
 
+    def announce(self, files: dict) -> None:
+        """The files as opened, with the rows each is expected to hold (``rows_expected``), shown at once."""
+        if self.live:
+            self._submit({"files": files})
+
     def add(self, *, read: int = 0, checked: int = 0, written: int = 0) -> None:
         self.read += read
         self.checked += checked
@@ -51,9 +56,12 @@ class Progress:
 
     def _send(self) -> None:
         self._sent = time.monotonic()
+        self._submit(self.values())
+
+    def _submit(self, values: dict) -> None:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dms-progress")
-        self._pool.submit(_write, self.run_id, self.values())
+        self._pool.submit(_write, self.run_id, values)
 
     def close(self) -> None:
         """Wait for the last counters sent and close the thread's connection."""

@@ -123,6 +123,7 @@ def _run(run, files, *, dealership, user, skip_invalid, dry_run, bulk, progress)
     if result.errors:
         result.status = REJECTED  # a file that cannot be read at all: nothing is imported
     else:
+        progress.announce({kind: {"name": f.name, "rows_expected": f.approx_rows} for kind, f in opened.items()})
         try:
             _import(result, opened, dealership=dealership, acting_user=user, run=run, bulk=bulk, progress=progress)
         except FileProblem as problem:  # found while reading on (a malformed line far down a CSV)

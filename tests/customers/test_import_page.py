@@ -275,3 +275,21 @@ def test_a_refused_check_counts_the_valid_rows_as_not_imported(client_for, as_ma
     content = response.content.decode()
     assert 'data-count="not_imported">2<' in content
     assert 'data-count="rejected">1<' in content
+
+
+def test_a_running_import_shows_how_far_it_is(client_for, as_manager, dealership):
+    run = ImportRun.objects.create(
+        dealership=dealership,
+        started_by=as_manager,
+        source="page",
+        status=ImportRun.Status.RUNNING,
+        files={"visits": {"name": "r.csv", "rows_expected": 1000}},
+        rows_read=300,
+        rows_checked=250,
+    )
+
+    content = client_for(as_manager).get(URL, {"run": run.pk}).content.decode()
+
+    assert 'max="1000" value="250"' in content
+    assert 'data-count="rows_read">300<' in content
+    assert 'hx-trigger="every 2s"' in content
