@@ -114,9 +114,21 @@ def user_create():
 
 
 def cleanup() -> None:
-    from dealercrm.core.models import User
+    """Delete the benchmark's user (its membership and tokens go with it), and the history rows of all three."""
+    from django.apps import apps
+    from django.conf import settings
 
-    User.objects.filter(username=USERNAME).delete()  # its membership and tokens go with it
+    from dealercrm.core.models import Membership, User
+
+    User.objects.filter(username=USERNAME).delete()
+    if not hasattr(User, "history"):
+        return
+    ids = list(User.history.filter(username=USERNAME).values_list("id", flat=True).distinct())
+    token_model = apps.get_model(getattr(settings, "KNOX_TOKEN_MODEL", "knox.AuthToken"))
+    for model in (Membership, token_model):
+        if hasattr(model, "history"):
+            model.history.filter(user_id__in=ids).delete()
+    User.history.filter(username=USERNAME).delete()
 
 
 def start_gunicorn(options, port: int, folder: Path) -> subprocess.Popen:
