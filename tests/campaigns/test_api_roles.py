@@ -305,7 +305,9 @@ def test_an_outsider_cannot_use_our_records_in_a_body(world, outsider, api_clien
     )
     # then they are unknown in GZ02, exactly like ids that do not exist
     assert response.status_code == 400
-    assert response.json()["fields"]["template"] == [f"No coupon template with id {world['template'].pk} in this dealership."]
+    assert response.json()["fields"]["template"] == [
+        f"No coupon template with id {world['template'].pk} in this dealership."
+    ]
     assert response.json()["fields"]["customer"] == [f"No customer with id {world['customer'].pk} in this dealership."]
     assert Coupon.objects.count() == 1
 
