@@ -27,7 +27,7 @@ from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.forms import add_service_error
 from dealercrm.core.models import User
 from dealercrm.core.roles import can
-from dealercrm.core.views import DealershipMixin, refusal_status
+from dealercrm.core.views import DealershipMixin, confirm_step, confirmed, refusal_status
 from dealercrm.core.views import ServiceFormView as BaseServiceFormView
 from segmentation.filters import NO_GROUP
 from segmentation.models import AgeBand, C3Group, Tag, Tier, ValueLayer
@@ -400,25 +400,19 @@ class CampaignDetailView(CampaignMixin, DealershipMixin, TemplateView):
         return rows
 
 
-def confirmed(request) -> bool:
-    """An action that cannot be undone is posted twice: first it answers its confirmation page (``confirm``),
-    which posts the same fields again with ``confirmed=yes``."""
-    return request.POST.get("confirmed") == "yes"
-
-
 def confirm(request, campaign, *, name, title, lines, action, fields, button, danger=False, cancel=None):
-    """The confirmation page of ``action``: what it will do, a button that does it and a way back."""
-    page = {
-        "name": name,
-        "title": title,
-        "lines": lines,
-        "action": action,
-        "fields": fields,
-        "button": button,
-        "danger": danger,
-        "cancel": cancel or reverse("campaigns:detail", args=[campaign.pk]),
-    }
-    return render(request, "campaigns/confirm.html", {"campaign": campaign, "confirm": page})
+    """The confirmation step of a campaign action, under the campaign's breadcrumb."""
+    step = confirm_step(
+        name=name,
+        title=title,
+        lines=lines,
+        action=action,
+        fields=fields,
+        button=button,
+        danger=danger,
+        cancel=cancel or reverse("campaigns:detail", args=[campaign.pk]),
+    )
+    return render(request, "campaigns/confirm.html", {"campaign": campaign, "confirm": step})
 
 
 class CampaignStatusView(CampaignMixin, DealershipMixin, View):

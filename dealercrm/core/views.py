@@ -115,6 +115,27 @@ class ServiceFormView(DealershipMixin, FormView):
         raise NotImplementedError
 
 
+def confirmed(request) -> bool:
+    """An action that cannot be undone is posted twice: first it answers its confirmation step
+    (``confirm_step``), which posts the same fields again with ``confirmed=yes``. No script is needed."""
+    return request.POST.get("confirmed") == "yes"
+
+
+def confirm_step(*, title, lines, button, action, cancel, fields=(), danger=False, name="") -> dict:
+    """What ``templates/includes/confirm_step.html`` shows: what the action will do, a button that does it
+    (the same POST with ``confirmed=yes``) and a way back."""
+    return {
+        "name": name,
+        "title": title,
+        "lines": lines,
+        "button": button,
+        "action": action,
+        "cancel": cancel,
+        "danger": danger,
+        "fields": list(fields),
+    }
+
+
 class SwitchDealershipView(DealershipMixin, View):
     """The header switcher: remember the chosen store in the session (any member of a dealership)."""
 

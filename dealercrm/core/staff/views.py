@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 
 from ..exceptions import ApplicationError
-from ..views import DealershipMixin, ServiceFormView, refusal_status
+from ..views import DealershipMixin, ServiceFormView, confirm_step, confirmed, refusal_status
 from . import forms, selectors, services
 
 
@@ -145,26 +145,11 @@ class UserPasswordView(UserObjectMixin, StaffFormView):
 
 
 def confirm_page(request, *, dealership, title, lines, button, action, cancel, fields=(), danger=True):
-    """The second step of an action that cannot simply be taken back: what it will do, then the same POST
-    with ``confirmed=yes`` (no script needed)."""
-    context = {
-        "confirm": {
-            "title": title,
-            "lines": lines,
-            "button": button,
-            "action": action,
-            "cancel": cancel,
-            "danger": danger,
-            "fields": list(fields),
-        },
-        "dealership": dealership,
-        "tab": "",
-    }
-    return render(request, "staff/confirm.html", context)
-
-
-def confirmed(request) -> bool:
-    return request.POST.get("confirmed") == "yes"
+    """The confirmation step of an administration action, under the administration's tabs."""
+    step = confirm_step(
+        title=title, lines=lines, button=button, action=action, cancel=cancel, fields=fields, danger=danger
+    )
+    return render(request, "staff/confirm.html", {"confirm": step, "dealership": dealership, "tab": ""})
 
 
 class UserActiveView(UserObjectMixin, StaffMixin, View):
