@@ -33,10 +33,7 @@ import http.client
 import json
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +46,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealercrm.settings.local")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _server import free_port, percentile, start_gunicorn, stop  # noqa: E402
 
 TARGET_RATIO = 0.5
 TARGET_P95_MS = 50
@@ -69,12 +69,6 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def is_postgres() -> bool:
@@ -131,48 +125,6 @@ def cleanup() -> None:
     User.history.filter(username=USERNAME).delete()
 
 
-def start_gunicorn(options, port: int, folder: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "bench._settings",
-        "BENCH_ROOT_URLCONF": "bench._urls",
-        "BENCH_STATIC_ROOT": str(folder / "static"),
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "API_USER_THROTTLE_RATE": "1000000/second",
-    }
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    command = [gunicorn, "dealercrm.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", str(options.workers), "--timeout", "60"]
-    command += ["--access-logfile", str(folder / "access.log"), "--access-logformat", ACCESS_FORMAT]
-    command += ["--error-logfile", str(folder / "error.log")]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - the venv's gunicorn
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("gunicorn exited: " + (folder / "error.log").read_text()[-2000:])
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within 60 s")
-
-
-def stop(server: subprocess.Popen | None) -> None:
-    if server is None or server.poll() is not None:
-        return
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
 def workers_cpu(server: subprocess.Popen) -> float:
     """CPU seconds (user + system) used so far by gunicorn's workers (Linux ``/proc``; 0 elsewhere)."""
     try:
@@ -224,14 +176,6 @@ def load_wrk(port: int, path: str, token: str, seconds: int, connections: int, s
         "bad": report["non2xx"] + report["errors"],
         **{q: report[q] / 1000 for q in ("p50", "p95", "p99", "max")},
     }
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (``q`` in 0 … 100) of ``values``."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 def load_python(port: int, path: str, token: str, seconds: int, connections: int, _script: Path) -> dict:
@@ -319,7 +263,14 @@ def main() -> None:
         _user, token = user_create()
         connection.close()
         port = free_port()
-        server = start_gunicorn(options, port, folder)
+        server = start_gunicorn(
+            port=port,
+            folder=folder,
+            workers=options.workers,
+            timeout=60,
+            access_format=ACCESS_FORMAT,
+            env={"BENCH_ROOT_URLCONF": "bench._urls", "API_USER_THROTTLE_RATE": "1000000/second"},
+        )
         check(port, token)
         script = folder / "report.lua"
         endpoints = {**ENDPOINTS, **(FLOOR if options.floor else {})}

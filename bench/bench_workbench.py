@@ -42,9 +42,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -59,6 +56,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _campaigns as common
+from _server import free_port, percentile, start_gunicorn, stop
 
 TARGET_P95_MS = 100
 #: how often each outcome is recorded (a call centre's usual mix)
@@ -78,20 +76,6 @@ INVITATION_ID = re.compile(rb'data-invitation-id="(\d+)"')
 OUTCOME_ACTION = re.compile(rb'action="/calls/(\d+)/outcome/"')
 CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 ACCESS_FORMAT = "%(t)s %(m)s %(U)s %(s)s %(D)s"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (``q`` in 0 … 100) of ``values``."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 class Client:
@@ -245,48 +229,6 @@ def server_times(log: Path, since: datetime) -> dict[str, list[float]]:
     return times
 
 
-def start_gunicorn(options, port: int, folder: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(common.ROOT),
-        "DJANGO_SETTINGS_MODULE": "bench._settings",
-        "BENCH_STATIC_ROOT": str(folder / "static"),
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_LOG_LEVEL": "WARNING",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=common.ROOT, env=env, check=True
-    )
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    command = [gunicorn, "dealercrm.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", str(options.workers), "--timeout", "120"]
-    command += ["--access-logfile", str(folder / "access.log"), "--access-logformat", ACCESS_FORMAT]
-    command += ["--error-logfile", str(folder / "error.log")]
-    server = subprocess.Popen(command, cwd=common.ROOT, env=env)  # noqa: S603 - the venv's gunicorn
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("gunicorn exited: " + (folder / "error.log").read_text()[-2000:])
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within 60 s")
-
-
-def stop(server: subprocess.Popen | None) -> None:
-    if server is None or server.poll() is not None:
-        return
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
 def prepare(options, password: str):
     """The agents and the running campaign with its list (in this process, before the load)."""
     from django.db import connection
@@ -391,7 +333,9 @@ def main() -> None:
         zone = ZoneInfo(dealership.time_zone or "Asia/Shanghai")
         connection.close()
         port = free_port()
-        server = start_gunicorn(options, port, folder)
+        server = start_gunicorn(
+            port=port, folder=folder, workers=options.workers, timeout=120, access_format=ACCESS_FORMAT
+        )
         for agent in agents:
             client = Client(port)
             client.login(agent.username, password)
