@@ -59,7 +59,23 @@ class Floor(DealershipScopedMixin, APIView):
         return Response([])
 
 
+class BarePlainCustomerList(APIView):
+    """The barest reading of "a plain DRF view": no authentication, permission or throttling, the store by its
+    code; still DRF's request, negotiation and JSON renderer (``bench_api_list.py --bare``). What the
+    middleware and a token cost every API request shows as the gap between this and ``PlainCustomerList``."""
+
+    authentication_classes = []
+    permission_classes = []
+    throttle_classes = []
+
+    def get(self, request):
+        rows = Customer.objects.filter(dealership__code="DEMO").order_by("-id")
+        rows = rows.values(*COLUMNS, phone_text=Cast(F("phone"), CharField()))[:50]
+        return Response(list(rows))
+
+
 urlpatterns = [
+    path("bench/bare-customers/", BarePlainCustomerList.as_view(), name="bench-bare-customers"),
     path("bench/plain-customers/", PlainCustomerList.as_view(), name="bench-plain-customers"),
     path("bench/floor/", Floor.as_view(), name="bench-floor"),
     path("", include("dealercrm.urls")),

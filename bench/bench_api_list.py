@@ -55,6 +55,7 @@ TARGET_P95_MS = 50
 USERNAME = "bench.api"
 ENDPOINTS = {"list": "/api/v1/customers/", "plain": "/bench/plain-customers/"}
 FLOOR = {"floor": "/bench/floor/"}
+BARE = {"bare": "/bench/bare-customers/"}
 ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
 #: wrk's report, as JSON on the last line (latency in microseconds)
 WRK_SCRIPT = """
@@ -248,6 +249,11 @@ def main() -> None:
         action="store_true",
         help="also load /bench/floor/ (authentication, permission, throttling, dealership; no query of its own)",
     )
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="also load /bench/bare-customers/ (the plain view without authentication, permission or throttling)",
+    )
     options = parser.parse_args()
     if not is_postgres():
         print("bench_api_list: set DATABASE_URL=postgres://… (the seeded data set); skipped.")
@@ -273,7 +279,7 @@ def main() -> None:
         )
         check(port, token)
         script = folder / "report.lua"
-        endpoints = {**ENDPOINTS, **(FLOOR if options.floor else {})}
+        endpoints = {**ENDPOINTS, **(FLOOR if options.floor else {}), **(BARE if options.bare else {})}
         for path in endpoints.values():
             load(port, path, token, options.warmup, options.connections, script)
         (folder / "access.log").write_text("")  # gunicorn appends: only the measured requests from here on
@@ -315,6 +321,11 @@ def main() -> None:
         print(line("plain view", figures["plain"]))
         if "floor" in figures:
             print(line("floor (no query)", figures["floor"]))
+        if "bare" in figures:
+            print(
+                line("bare plain view", figures["bare"])
+                + f"  list / bare {figures['list']['rps'] / figures['bare']['rps']:.2f}"
+            )
     print(
         "server time (gunicorn's access log), median: "
         + ", ".join(f"{name} {statistics.median(values):.1f} ms" for name, values in served.items() if values)
