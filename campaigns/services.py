@@ -484,6 +484,7 @@ def invitations_assign(*, campaign: Campaign, agents=None, acting_user=None) -> 
 # --- calls ------------------------------------------------------------------------------------------------
 
 
+@audited(actor="agent")
 @transaction.atomic
 def call_record(
     *,
@@ -554,7 +555,11 @@ def call_record(
             invitation.next_call_at = now + RETRY_AFTER
     elif outcome == Outcome.WRONG_NUMBER:
         invitation.status = Invitation.Status.WRONG_NUMBER
-        Customer.objects.filter(pk=invitation.customer_id).update(flag_wrong_number=True, updated_at=now)
+        # through the row, so that the customer's history names the agent (a bare UPDATE would leave none)
+        customer = Customer.objects.select_for_update().get(pk=invitation.customer_id)
+        if not customer.flag_wrong_number:
+            customer.flag_wrong_number = True
+            customer.save(update_fields=["flag_wrong_number", "updated_at"])
     elif outcome == Outcome.DECLINED:
         invitation.status = Invitation.Status.DECLINED
     elif outcome == Outcome.CALL_BACK:

@@ -57,18 +57,22 @@ def current_actor() -> Actor | None:
     return _actor.get()
 
 
-def audited(service):
-    """A service's writes are recorded as its ``acting_user``'s (when it is given one; else the caller's)."""
+def audited(service=None, *, actor: str = "acting_user"):
+    """A service's writes are recorded as the user it is given as ``acting_user`` (or the keyword ``actor``
+    names, e.g. the ``agent`` of a call); without one, as the caller's. ``@audited`` or ``@audited(actor=...)``."""
 
-    @functools.wraps(service)
-    def wrapper(*args, **kwargs):
-        user = _real_user(kwargs.get("acting_user"))
-        if user is None:
-            return service(*args, **kwargs)
-        with acting_as(user, reason=getattr(current_actor(), "reason", None)):
-            return service(*args, **kwargs)
+    def decorate(service):
+        @functools.wraps(service)
+        def wrapper(*args, **kwargs):
+            user = _real_user(kwargs.get(actor))
+            if user is None:
+                return service(*args, **kwargs)
+            with acting_as(user, reason=getattr(current_actor(), "reason", None)):
+                return service(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate(service) if service is not None else decorate
 
 
 def as_task_actor(task_name: str, user_id: int | None = None):

@@ -176,6 +176,15 @@ def test_a_wrong_number_flags_the_customer_and_keeps_them_off_later_lists(
     assert not Invitation.objects.filter(campaign=later, customer=inv.customer).exists()
 
 
+def test_a_wrong_number_is_in_the_customers_history_with_the_agent(listed, agent):
+    inv, *_ = listed(1)
+
+    call(inv, agent, "wrong_number")
+
+    latest = inv.customer.history.order_by("-history_date", "-history_id").first()
+    assert (latest.flag_wrong_number, latest.history_user, latest.history_type) == (True, agent, "~")
+
+
 def test_a_declined_invitation_is_closed(dealership, listed, agent):
     inv, *_ = listed(1)
 
