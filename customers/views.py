@@ -19,7 +19,7 @@ from django.views.generic import TemplateView
 from campaigns import selectors as campaign_selectors
 from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.roles import can
-from dealercrm.core.views import DealershipMixin
+from dealercrm.core.views import DealershipMixin, refusal_status
 from dealercrm.core.views import ServiceFormView as BaseServiceFormView
 
 from . import selectors, services
@@ -100,15 +100,17 @@ class AppointmentStatusView(DealershipMixin, View):
         status = request.POST.get("status", "")
         if status not in self.STATUSES:
             return HttpResponseBadRequest(_("Unknown status."))
+        answer = 200
         try:
             services.appointment_set_status(appointment=appointment, status=status, acting_user=request.user)
         except ApplicationError as exc:
             feedback = {"level": "danger", "text": exc.message}
+            answer = refusal_status(exc)  # 409 when the appointment has moved on meanwhile, as in the API
         else:
             feedback = {"level": "success", "text": self.STATUSES[status] % {"name": appointment.customer.name}}
-        if request.htmx:  # the list comes back in place, with the outcome on top
+        if request.htmx:  # the list comes back in place, with the outcome on top (static/js/counter.js swaps a 409)
             context = {**arrivals_context(self.dealership), "feedback": feedback}
-            return TemplateResponse(request, "customers/_arrivals.html", context)
+            return TemplateResponse(request, "customers/_arrivals.html", context, status=answer)
         messages.add_message(
             request, messages.SUCCESS if feedback["level"] == "success" else messages.ERROR, feedback["text"]
         )

@@ -40,3 +40,13 @@
     }
   });
 })();
+
+// Today's arrivals: a status change refused because the appointment has moved on meanwhile (409, marked in
+// another tab or by a colleague) still brings the list back in place, with the reason on top.
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  if (event.detail.xhr.status === 409 && target && target.id === "arrivals") {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

@@ -245,3 +245,25 @@ def test_wrong_vin_check_digit_shows_the_field_error_and_saves_nothing(page, log
     screenshot("vehicle-form-bad-vin")
     assert Vehicle.objects.count() == vehicles_before
     assert not Vehicle.objects.filter(vin=bad).exists()
+
+
+def test_an_arrival_a_colleague_handled_meanwhile_shows_the_reason_in_place(page, log_in, advisor, customer):
+    # Given the advisor's counter lists today's appointment
+    from customers.models import Appointment
+
+    booked = Appointment.objects.create(
+        dealership=customer.dealership, customer=customer, date=customer.dealership.local_date()
+    )
+    log_in("advisor")
+    expect(page.get_by_test_id("arrival")).to_have_count(1)
+
+    # When a colleague cancels it before the advisor marks it arrived
+    Appointment.objects.filter(pk=booked.pk).update(status=Appointment.Status.CANCELLED)
+    page.get_by_test_id("mark-arrived").click()
+
+    # Then the server's 409 still brings the list back in place, with the reason on top, and nothing changes
+    expect(page.locator("#arrivals-feedback")).to_contain_text("cannot become")
+    expect(page.get_by_test_id("arrival")).to_have_count(0)
+    assert page.url.endswith("/customers/")
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.CANCELLED

@@ -345,6 +345,25 @@ def test_an_appointment_already_handled_cannot_be_marked_again(client_for, advis
     assert booked.status == Appointment.Status.CANCELLED
 
 
+def test_with_htmx_an_appointment_handled_meanwhile_answers_409_with_the_list_and_the_reason(
+    client_for, advisor, booked
+):
+    # Given a colleague cancelled the appointment after the advisor's list was drawn
+    booked.status = Appointment.Status.CANCELLED
+    booked.save()
+
+    response = client_for(advisor).post(
+        reverse("customers:appointment-status", args=[booked.pk]), {"status": "arrived"}, headers={"HX-Request": "true"}
+    )
+
+    # Then the answer is a state conflict, as in the API, and still the list with the reason on top
+    html = text(response)
+    assert response.status_code == 409
+    assert 'id="arrivals"' in html and 'id="arrivals-feedback"' in html and "cannot become" in html
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.CANCELLED
+
+
 def test_an_unknown_status_is_refused(client_for, advisor, booked):
     url = reverse("customers:appointment-status", args=[booked.pk])
 
