@@ -27,7 +27,7 @@ from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.forms import add_service_error
 from dealercrm.core.models import User
 from dealercrm.core.roles import can
-from dealercrm.core.views import DealershipMixin, confirm_step, confirmed, refusal_status
+from dealercrm.core.views import DealershipMixin, confirm_step, confirmed, refusal_status, refused
 from dealercrm.core.views import ServiceFormView as BaseServiceFormView
 from segmentation.filters import NO_GROUP
 from segmentation.models import AgeBand, C3Group, Tag, Tier, ValueLayer
@@ -438,9 +438,8 @@ class CampaignStatusView(CampaignMixin, DealershipMixin, View):
         try:
             service(campaign=campaign, acting_user=request.user)
         except ApplicationError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, done % {"code": campaign.code})
+            return refused(request, exc, back=reverse("campaigns:detail", args=[campaign.pk]))
+        messages.success(request, done % {"code": campaign.code})
         return redirect("campaigns:detail", pk=campaign.pk)
 
     @staticmethod
@@ -504,8 +503,7 @@ class InvitationListGenerateView(CampaignMixin, DealershipMixin, View):
         try:
             result = services.invitation_list_generate(campaign=campaign, agents=form.weights, acting_user=request.user)
         except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return redirect(target)
+            return refused(request, exc, back=target)
         names = dict(campaign.target_groups.values_list("pk", "name"))
         held_out = result["holdout"]
         per_group = ", ".join(  # the invited of each group: the holdout is not on anyone's list
@@ -616,7 +614,7 @@ class TargetGroupDeleteView(GroupMixin, DealershipMixin, TemplateView):
         try:
             services.target_group_delete(group=group, acting_user=request.user)
         except ApplicationError as exc:
-            messages.error(request, exc.message)
+            return refused(request, exc, back=reverse("campaigns:detail", args=[group.campaign_id]) + "#groups")
         else:
             messages.success(request, _("Target group “%(name)s” deleted.") % {"name": group.name})
         return redirect(reverse("campaigns:detail", args=[group.campaign_id]) + "#groups")
@@ -662,7 +660,7 @@ class IssueCouponsView(GroupMixin, DealershipMixin, View):
                     group=group, template=form.cleaned_data["template"], acting_user=request.user
                 )
             except ApplicationError as exc:
-                messages.error(request, exc.message)
+                return refused(request, exc, back=reverse("campaigns:detail", args=[group.campaign_id]) + "#groups")
             else:
                 messages.success(
                     request,
@@ -736,7 +734,7 @@ class ReassignView(CampaignMixin, DealershipMixin, View):
                     acting_user=request.user,
                 )
             except ApplicationError as exc:
-                messages.error(request, exc.message)
+                return refused(request, exc, back=reverse("campaigns:progress", args=[campaign.pk]))
             else:
                 messages.success(
                     request,
@@ -757,7 +755,7 @@ class AssignView(CampaignMixin, DealershipMixin, View):
             try:
                 assigned = services.invitations_assign(campaign=campaign, agents=form.weights, acting_user=request.user)
             except ApplicationError as exc:
-                messages.error(request, exc.message)
+                return refused(request, exc, back=reverse("campaigns:progress", args=[campaign.pk]))
             else:
                 messages.success(
                     request,

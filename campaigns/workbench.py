@@ -39,7 +39,7 @@ from django_htmx.http import trigger_client_event
 
 from customers import selectors as customer_selectors
 from dealercrm.core.exceptions import ApplicationError
-from dealercrm.core.views import DealershipMixin
+from dealercrm.core.views import DealershipMixin, refused
 from segmentation.talking_points import TALKING_POINTS
 
 from . import callcard, selectors, services
@@ -387,7 +387,7 @@ class CouponRedeemView(DealershipMixin, TemplateView):
         try:
             services.coupon_redeem(coupon=coupon, visit=visit, acting_user=request.user)
         except ApplicationError as exc:
-            messages.error(request, exc.message)
+            return refused(request, exc, back=back)
         else:
             messages.success(
                 request,
@@ -408,7 +408,7 @@ class CouponVoidView(DealershipMixin, View):
         try:
             services.coupon_void(coupon=coupon, reason=request.POST.get("reason", ""), acting_user=request.user)
         except ApplicationError as exc:
-            messages.error(request, exc.message)
+            return refused(request, exc, back=back)
         else:
             messages.success(request, _("Coupon %(code)s voided.") % {"code": coupon.code})
         return HttpResponseRedirect(back)

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,6 +23,18 @@ def refusal_status(exc: Exception) -> int:
     shown with 200, like any form Django finds invalid."""
     status = getattr(exc, "status", 400)
     return 200 if status == 400 else status
+
+
+def refused(request, exc: Exception, *, back: str):
+    """A page action's refusal (a POST that would otherwise redirect): a state conflict answers 409, as the
+    API does, with a page that says what changed meanwhile and leads back to ``back``; any other refusal goes
+    back to ``back`` with the reason as a message."""
+    status = refusal_status(exc)
+    message = getattr(exc, "message", None) or " ".join(getattr(exc, "messages", [str(exc)]))
+    if status != 200:
+        return TemplateResponse(request, "refused.html", {"message": message, "back": back}, status=status)
+    messages.error(request, message)
+    return redirect(back)
 
 
 class DealershipMixin(LoginRequiredMixin):

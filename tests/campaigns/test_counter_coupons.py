@@ -286,6 +286,10 @@ REFUSALS = {
 }
 
 
+#: refusals because of the coupon's state (a state conflict, 409); the others are about the visit
+CONFLICTS = {"expired", "used", "voided"}
+
+
 @pytest.mark.parametrize("case", list(REFUSALS))
 def test_a_refused_redemption_says_why_and_changes_nothing(client_for, advisor, dealership, holder, coupon, case):
     prepare, visit_fields, says = REFUSALS[case]
@@ -310,8 +314,12 @@ def test_a_refused_redemption_says_why_and_changes_nothing(client_for, advisor, 
     response = client.post(DESK, {"code": coupon.code, "visit": visit.pk, "next": detail(holder)}, follow=True)
 
     html = text(response)
-    assert response.status_code == 200 and says in html
-    assert 'role="alert"' in html.split('id="messages"')[1][:400]
+    if case in CONFLICTS:  # the coupon's state does not allow it: 409, as in the API, with the way back
+        assert response.status_code == 409 and says in html
+        assert 'data-testid="refused"' in html and f'href="{detail(holder)}"' in html
+    else:  # the visit does not qualify: back on the page with the reason
+        assert response.status_code == 200 and says in html
+        assert 'role="alert"' in html.split('id="messages"')[1][:400]
     after = Coupon.objects.get(pk=coupon.pk)
     assert (after.status, after.redeemed_visit_id) == (before.status, before.redeemed_visit_id)
 

@@ -52,6 +52,14 @@ def shown_messages(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
+def refused_for_a_state(response) -> str:
+    """The text of the 409 page a page action answers when the record's state does not allow it."""
+    assert response.status_code == 409, response.status_code
+    html = response.content.decode()
+    assert 'data-testid="refused"' in html
+    return html
+
+
 def by_testid(html: str, name: str) -> str:
     """The text of the element with ``data-testid=name`` (its first line of content)."""
     found = re.search(rf'data-testid="{re.escape(name)}"[^>]*>\s*([^<]*)', html)
@@ -416,7 +424,7 @@ def test_status_buttons_follow_the_status(client_for, as_manager, advisor, campa
     assert 'data-testid="schedule"' in html and 'data-testid="finish"' not in html
 
     response = client.post(url("status", campaign.pk), {"transition": "start"})
-    assert "Only a scheduled campaign can start; this one is draft." in shown_messages(response)
+    assert "Only a scheduled campaign can start; this one is draft." in refused_for_a_state(response)
 
     client.post(url("status", campaign.pk), {"transition": "schedule", "confirmed": "yes"})
     client.post(url("status", campaign.pk), {"transition": "start"})
@@ -524,7 +532,7 @@ def test_groups_change_only_while_the_campaign_is_a_draft(client_for, as_manager
     response = client.post(url("group-create", campaign.pk), group_data("另一个"))
     assert "Target groups change only while the campaign is a draft" in text(response)
     response = client.post(url("group-delete", group.pk))
-    assert "Target groups change only while the campaign is a draft" in " ".join(shown_messages(response))
+    assert "Target groups change only while the campaign is a draft" in refused_for_a_state(response)
     group.refresh_from_db()
     assert group.name == "盈利忠诚" and TargetGroup.objects.count() == 1
     assert 'data-testid="group-create"' not in text(client.get(url("detail", campaign.pk)))
@@ -570,7 +578,7 @@ def test_the_list_is_generated_only_once_scheduled(client_for, cc_manager, agent
 
     response = client.post(url("generate", campaign.pk), {f"gen-agent_{agent.pk}": "on"})
 
-    said = " ".join(shown_messages(response))
+    said = refused_for_a_state(response)
     assert "The list is generated for a scheduled or running campaign; this one is draft." in said
     assert not Invitation.objects.exists()
 
