@@ -121,6 +121,10 @@ class Customer(models.Model):
     flag_wrong_number = models.BooleanField(_("wrong number"), default=False)
     flag_bounced = models.BooleanField(_("bounced message"), default=False)
     flag_possible_duplicate = models.BooleanField(_("possible duplicate"), default=False)
+    #: replied "T" to a marketing text: SMS marketing stops, other channels keep the consent given
+    sms_opt_out = models.BooleanField(_("opted out of marketing texts"), default=False)
+    email = models.EmailField(_("email"), blank=True)
+    wechat_openid = models.CharField(_("WeChat OpenID"), max_length=64, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -147,7 +151,10 @@ class Customer(models.Model):
 
     @property
     def can_be_marketed(self) -> bool:
-        return self.marketing_consent and not self.do_not_contact and not self.flag_wrong_number
+        """Whether a marketing call may be made to them (``customers.contact``)."""
+        from .contact import MARKETING, may_contact
+
+        return may_contact(self, MARKETING, "call")
 
 
 class ConsentEvent(models.Model):

@@ -35,6 +35,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "calls.work": frozenset({Role.AGENT, Role.CC_MANAGER}),
     "complaint.view": ALL,
     "complaint.manage": MANAGERS,
+    # Follow-ups: the overview of touches (due, overdue, done, skipped; per kind and agent) for the managers of
+    # the call centre and after-sales; message templates and the follow-up settings for the after-sales side.
+    "followups.overview": frozenset({Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
+    "followups.manage": MANAGERS,
     "reports.view": frozenset({Role.AGENT, Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
     "reports.all": frozenset({Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
     # Whole-store lists of customers leaving the app (CSV, XLSX, the API's bulk lists): the SPEC's "exports of

@@ -231,7 +231,30 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.campaigns_daily_task",
         "schedule": crontab(minute=10),
     },
+    # Follow-ups: the planner inserts the touches that are due from the records; the dispatcher sends the due
+    # ones; both are idempotent and read everything from the database.
+    "followups-plan": {
+        "task": "followups.tasks.plan_touches_task",
+        "schedule": env.int("FOLLOWUPS_PLAN_EVERY_SECONDS", default=300),
+    },
+    "followups-dispatch": {
+        "task": "followups.tasks.dispatch_touches_task",
+        "schedule": env.int("FOLLOWUPS_DISPATCH_EVERY_SECONDS", default=60),
+    },
+    "followups-complaint-deadlines": {
+        "task": "followups.tasks.complaint_deadlines_task",
+        "schedule": crontab(minute="*/15"),
+    },
 }
+
+# --- Follow-ups ------------------------------------------------------------
+# The back end of each channel (``followups.channels``): the database back end records messages (the demo's).
+FOLLOWUPS_CHANNELS = {
+    "sms": env("FOLLOWUPS_SMS_BACKEND", default="followups.channels.database.DatabaseChannel"),
+    "wechat": env("FOLLOWUPS_WECHAT_BACKEND", default="followups.channels.database.DatabaseChannel"),
+    "email": env("FOLLOWUPS_EMAIL_BACKEND", default="followups.channels.database.DatabaseChannel"),
+}
+# (issue 11's helpers add their settings below this line, one block each)
 
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {

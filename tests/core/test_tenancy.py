@@ -36,6 +36,10 @@ SPEC_TABLE = {
     # complaints: r (own visits), r, r, ✓, ✓
     "complaint.view": (True, True, True, True, True),
     "complaint.manage": (False, False, False, True, True),
+    # follow-ups (SPEC: the call-centre manager "watches progress per agent"; templates and settings with
+    # campaigns and complaints: the after-sales manager's)
+    "followups.overview": (False, False, True, True, True),
+    "followups.manage": (False, False, False, True, True),
     # reports, dashboards, exports of personal data: —, own figures, ✓, ✓, ✓
     "reports.view": (False, True, True, True, True),
     "reports.all": (False, False, True, True, True),
