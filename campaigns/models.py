@@ -197,6 +197,20 @@ class TargetGroup(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("0.5"))],
         help_text=_("Share of the matching customers kept aside at random and never called (0 … 0.5)."),
     )
+    #: invitations by message (seed 000's electronic invitation): a personal link to the campaign's page
+    invite_channel = models.CharField(
+        _("invite by message"),
+        max_length=8,
+        choices=[("sms", _("SMS")), ("wechat", _("WeChat")), ("email", _("Email"))],
+        blank=True,
+        help_text=_("Send each invitee a personal link to the campaign's page with its offer and a booking form."),
+    )
+    call_after_message_days = models.PositiveSmallIntegerField(
+        _("call those who have not booked after (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the message replaces the call. A number: the call follows that many days later."),
+    )
 
     history = AuditedHistory()
 
@@ -307,6 +321,16 @@ class CallAttempt(models.Model):
         CALL_BACK = "call_back", _("Call back")
         ACCEPTED = "accepted", _("Accepted")
 
+    class DeclineReason(models.TextChoices):
+        NOT_NEEDED = "not_needed", _("No need at the moment")
+        PRICE = "price", _("Price")
+        TIME = "time", _("No time")
+        ELSEWHERE = "elsewhere", _("Services the car elsewhere")
+        SOLD = "sold", _("Sold the car")
+        MOVED = "moved", _("Moved away")
+        UNHAPPY = "unhappy", _("Unhappy with our service")
+        OTHER = "other", _("Other")
+
     #: outcomes in which the customer was reached
     REACHED = (Outcome.DECLINED, Outcome.CALL_BACK, Outcome.ACCEPTED)
 
@@ -320,6 +344,7 @@ class CallAttempt(models.Model):
     called_at = models.DateTimeField(_("called at"))
     call_back_at = models.DateTimeField(_("call back at"), null=True, blank=True)
     appointment_date = models.DateField(_("appointment date"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=12, choices=DeclineReason.choices, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("customers.api_urls")),
     path("segmentation/", include("segmentation.api_urls")),
     path("campaigns/", include("campaigns.api_urls")),
+    path("followups/", include("followups.api_urls")),
 ]

@@ -16,6 +16,10 @@ urlpatterns = [
     path("segments/", include("segmentation.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("calls/", include("campaigns.workbench_urls")),
+    path("followups/", include("followups.urls")),
+    # Public links sent to customers (signed, single-use, expiring): surveys and invitations by message.
+    path("s/", include("followups.survey_urls")),
+    path("i/", include("campaigns.invite_urls")),
     path("staff/", include("dealercrm.core.staff.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("dealercrm.api_urls")),

@@ -1,0 +1,4 @@
+"""invite_urls: filled in by issue 11."""
+
+app_name = "invites"
+urlpatterns = []

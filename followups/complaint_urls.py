@@ -1,0 +1,3 @@
+"""complaint_urls: filled in by issue 11."""
+
+urlpatterns = []

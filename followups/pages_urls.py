@@ -1,0 +1,3 @@
+"""pages_urls: filled in by issue 11."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""touch_api_urls: filled in by issue 11."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""webhook_urls: filled in by issue 11."""
+
+urlpatterns = []
