@@ -35,6 +35,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "calls.work": frozenset({Role.AGENT, Role.CC_MANAGER}),
     "complaint.view": ALL,
     "complaint.manage": MANAGERS,
+    # Opening a complaint: whoever hears it (the advisor at the counter, an agent on a call, a manager).
+    "complaint.open": ALL,
     # Follow-ups: the overview of touches (due, overdue, done, skipped; per kind and agent) for the managers of
     # the call centre and after-sales; message templates and the follow-up settings for the after-sales side.
     "followups.overview": frozenset({Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),

@@ -36,6 +36,8 @@ SPEC_TABLE = {
     # complaints: r (own visits), r, r, ✓, ✓
     "complaint.view": (True, True, True, True, True),
     "complaint.manage": (False, False, False, True, True),
+    # opening one: whoever hears the customer (the counter, a call, a manager)
+    "complaint.open": (True, True, True, True, True),
     # follow-ups (SPEC: the call-centre manager "watches progress per agent"; templates and settings with
     # campaigns and complaints: the after-sales manager's)
     "followups.overview": (False, False, True, True, True),
