@@ -531,3 +531,28 @@ class WebhookReceipt(models.Model):
 
     def __str__(self):
         return f"{self.provider} {self.event_id}"
+
+
+class WeChatSubscription(models.Model):
+    """One one-time subscription (一次性订阅) a customer granted on WeChat: it allows one message, counted here."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="wechat_subscriptions", verbose_name=_("customer")
+    )
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    touch = models.ForeignKey(
+        Touch, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("used for")
+    )
+
+    class Meta:
+        verbose_name = _("WeChat subscription")
+        verbose_name_plural = _("WeChat subscriptions")
+        indexes = [
+            models.Index(
+                fields=["customer", "granted_at"], condition=Q(used_at__isnull=True), name="wechat_quota_idx"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} · {self.granted_at:%Y-%m-%d}"
