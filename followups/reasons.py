@@ -27,6 +27,7 @@ REASONS = {
     "timeout": _("The provider did not answer in time: whether it was sent is unknown."),
     "quota_exhausted": _("The customer's one-time WeChat subscription was used up."),
     "no_template": _("No active message template for this kind, channel and language."),
+    "marketing_on_wechat": _("WeChat template messages may carry no marketing."),
     "cancelled_by_user": _("Cancelled by a member of staff."),
 }
 

@@ -256,6 +256,30 @@ FOLLOWUPS_CHANNELS = {
 }
 # (issue 11's helpers add their settings below this line, one block each)
 
+# Dispatcher, channels and webhooks (followups.dispatcher, followups.channels, followups.webhooks).
+#: the absolute address of the site, for links in messages (surveys, invitations)
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
+FOLLOWUPS_DISPATCH_BATCH = env.int("FOLLOWUPS_DISPATCH_BATCH", default=500)
+#: how long a claimed touch stays with its worker; a worker that dies leaves it to the next after this
+FOLLOWUPS_LEASE_SECONDS = env.int("FOLLOWUPS_LEASE_SECONDS", default=300)
+#: a definite provider error is retried after base·2^(attempt-1) seconds, at most max seconds
+FOLLOWUPS_RETRY_BASE_SECONDS = env.int("FOLLOWUPS_RETRY_BASE_SECONDS", default=60)
+FOLLOWUPS_RETRY_MAX_SECONDS = env.int("FOLLOWUPS_RETRY_MAX_SECONDS", default=3600)
+#: the language of customers' messages when the store's template says nothing else
+FOLLOWUPS_MESSAGE_LANGUAGE = env("FOLLOWUPS_MESSAGE_LANGUAGE", default="zh-hans")
+#: seconds an HTTP provider may take before the send counts as ambiguous (connect, read)
+FOLLOWUPS_HTTP_TIMEOUT = env.float("FOLLOWUPS_HTTP_TIMEOUT", default=5.0)
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_KEY = env("SMS_GATEWAY_KEY", default="")
+SMS_SIGNATURE = env("SMS_SIGNATURE", default="")
+#: the shared secret of the SMS gateway's webhooks (delivery receipts, replies): HMAC-SHA256 over timestamp.body
+SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET", default="")
+WECHAT_API_URL = env("WECHAT_API_URL", default="")
+WECHAT_APP_ID = env("WECHAT_APP_ID", default="")
+WECHAT_APP_SECRET = env("WECHAT_APP_SECRET", default="")
+#: a webhook call whose timestamp is further than this from now is refused as stale
+FOLLOWUPS_WEBHOOK_MAX_AGE_SECONDS = env.int("FOLLOWUPS_WEBHOOK_MAX_AGE_SECONDS", default=300)
+
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
