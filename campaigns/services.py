@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers import services as customer_services
-from customers.models import Appointment, Customer, ServiceVisit
+from customers.models import Appointment, Customer, ServiceVisit, Vehicle
 from dealercrm.core.audit import audited
 from dealercrm.core.exceptions import ApplicationError, StateConflict
 from dealercrm.core.models import Dealership, User
@@ -30,6 +30,8 @@ from .models import (
 )
 from .targeting import matching
 
+#: invitations of a target group whose message replaces the call (``campaigns.invites``): given to no agent
+MESSAGE_ONLY = {"target_group__invite_channel__gt": "", "target_group__call_after_message_days__isnull": True}
 #: a call not answered (or busy) comes back to the agent after this long
 RETRY_AFTER = timedelta(hours=2)
 #: coupon codes: unguessable, and read out over the phone without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B)
@@ -258,7 +260,18 @@ def campaigns_advance(*, today: date | None = None) -> dict[str, int]:
 
 # --- target groups ----------------------------------------------------------------------------------------
 
-GROUP_FIELDS = ("name", "position", "filters", "goal_rate", "script", "ab_test", "script_b", "holdout_share")
+GROUP_FIELDS = (
+    "name",
+    "position",
+    "filters",
+    "goal_rate",
+    "script",
+    "ab_test",
+    "script_b",
+    "holdout_share",
+    "invite_channel",
+    "call_after_message_days",
+)
 
 
 def _editable_groups(campaign: Campaign) -> None:
@@ -293,9 +306,17 @@ def target_group_create(*, campaign: Campaign, offers=None, offers_b=None, actin
     group = TargetGroup(campaign=campaign, **fields)
     _full_clean(group, exclude=["campaign"])
     _check_variants(group)
+    _check_invite(group)
     group.save()
     _set_offers(group, offers, offers_b)
     return group
+
+
+def _check_invite(group: TargetGroup) -> None:
+    """A call after the message needs the message: without ``invite_channel`` the group is called as usual."""
+    if group.call_after_message_days is not None and not group.invite_channel:
+        message = _("Choose the channel of the message that the call follows, or leave the days empty.")
+        raise ApplicationError(message, code="invite_channel_missing", fields={"call_after_message_days": [message]})
 
 
 def _check_variants(group: TargetGroup) -> None:
@@ -316,6 +337,7 @@ def target_group_update(
         setattr(group, name, value)
     _full_clean(group, exclude=["campaign"])
     _check_variants(group)
+    _check_invite(group)
     group.save()
     _set_offers(group, offers, offers_b)
     return group
@@ -377,7 +399,7 @@ def _assign_unassigned(campaign: Campaign, weights: list[tuple[int, int]]) -> in
     ranges of ids: one UPDATE per group and agent, whatever the number of invitations."""
     open_unassigned = Invitation.objects.filter(
         campaign=campaign, agent__isnull=True, holdout=False, status__in=Invitation.OPEN
-    )
+    ).exclude(**MESSAGE_ONLY)  # a message replaces their call (campaigns.invites): no agent calls them
     load = dict(
         Invitation.objects.filter(campaign=campaign, agent_id__in=[pk for pk, _weight in weights])
         .values_list("agent_id")
@@ -448,11 +470,14 @@ def invitation_list_generate(*, campaign: Campaign, agents=None, acting_user=Non
             per_group[group.pk] = cursor.rowcount
             held_out[group.pk] = (cursor.rowcount * holdout + SHARE_UNIT // 2) // SHARE_UNIT  # as the SQL counts
     added = sum(per_group.values())
+    from .invites import invitation_touches_plan  # it books through this module
+
+    messages = invitation_touches_plan(campaign=campaign)
     assigned = _assign_unassigned(campaign, weights) if added else 0
     # Set-based, so no history row per invitation: the campaign's history records who generated the list.
     campaign._change_reason = f"invitation list: +{added}"[:100]
     campaign.save(update_fields=["updated_at"])
-    return {"added": added, "per_group": per_group, "holdout": held_out, "assigned": assigned}
+    return {"added": added, "per_group": per_group, "holdout": held_out, "assigned": assigned, "messages": messages}
 
 
 @audited
@@ -516,7 +541,6 @@ def call_record(
             .get(pk=invitation.pk)
         )
     campaign = invitation.campaign
-    today = campaign.dealership.local_date(now)
     if outcome not in CallAttempt.Outcome.values:
         raise ApplicationError(_("Unknown outcome: %(o)s.") % {"o": outcome}, code="unknown_outcome")
     if campaign.status != Campaign.Status.RUNNING:
@@ -574,31 +598,10 @@ def call_record(
         invitation.next_call_at = attempt.call_back_at = call_back_at
         invitation.attempts -= 1  # a call back agreed with the customer does not use up an attempt
     elif outcome == Outcome.ACCEPTED:
-        if appointment_date is None or not (today <= appointment_date <= campaign.ends_on):
-            raise ApplicationError(
-                _("The appointment date must be between today and the campaign's last day (%(d)s).")
-                % {"d": campaign.ends_on},
-                code="appointment_outside_campaign",
-            )
-        invitation.status = Invitation.Status.ACCEPTED
         attempt.appointment_date = appointment_date
-        invitation.appointment = customer_services.appointment_create(
-            dealership=campaign.dealership,
-            customer=invitation.customer,
-            vehicle=invitation.vehicle,
-            date=appointment_date,
-            time_slot=time_slot,
-            source=Appointment.Source.CAMPAIGN,
-            note=f"{campaign.code} {campaign.name}"[:200],
-            acting_user=agent,
+        invitation_book(
+            invitation=invitation, appointment_date=appointment_date, time_slot=time_slot, acting_user=agent, now=now
         )
-        held = Coupon.objects.filter(campaign=campaign, customer_id=invitation.customer_id).values("template_id")
-        current = Q(valid_until__isnull=True) | Q(valid_until__gte=today)
-        usable = invitation.offer_templates().filter(current, active=True)
-        for template in usable.exclude(pk__in=held):  # an offer past its validity is skipped; no second coupon
-            coupon_issue(
-                template=template, customer=invitation.customer, campaign=campaign, invitation=invitation, now=now
-            )
     attempt.save()
     invitation.save(update_fields=["status", "attempts", "next_call_at", "last_called_at", "appointment", "round"])
     return attempt
@@ -650,6 +653,72 @@ def second_invitations_release(*, today: date | None = None) -> int:
                 status=Appointment.Status.NO_SHOW, updated_at=timezone.now()
             )
     return released
+
+
+# --- booking an invitee (an accepted call, or the invitation link) ------------------------------------------
+
+
+def invitation_book(
+    *,
+    invitation: Invitation,
+    appointment_date: date | None,
+    time_slot: str = "",
+    vehicle: Vehicle | None = None,
+    acting_user=None,
+    now: datetime | None = None,
+) -> tuple[Appointment, list[Coupon]]:
+    """Book the invitee: an appointment on ``appointment_date`` with the invitation's vehicle, the group's
+    offer (for the invitee's variant) as coupons, and the invitation accepted. The one way a booking is made,
+    whether an agent's call was accepted (``call_record``) or the customer booked through their invitation
+    link (``campaigns.invites``): both give the same appointment and the same coupons. ``vehicle``: another
+    of the customer's current vehicles than the one the invitation names (the link's page offers them).
+
+    ``invitation`` was read under its row lock by the caller, in the transaction this joins; the caller saves
+    it (``status``, ``next_call_at`` and ``appointment`` are set here). The date lies from today (or the
+    campaign's first day, if later) to its last day. A coupon the customer already holds from this campaign
+    is not issued twice; an offer past its validity or inactive is skipped. The invitation's pending message
+    (an invitation by SMS, WeChat or email not sent yet) stops: the customer has booked."""
+    now = now or timezone.now()
+    campaign = invitation.campaign
+    today = campaign.dealership.local_date(now)
+    first = max(today, campaign.starts_on)
+    if appointment_date is None or not (first <= appointment_date <= campaign.ends_on):
+        bounds = {"first": first, "d": campaign.ends_on}
+        if first == today:
+            message = _("The appointment date must be between today and the campaign's last day (%(d)s).") % bounds
+        else:
+            message = (
+                _("The appointment date must be between the campaign's first day (%(first)s) and its last day (%(d)s).")
+                % bounds
+            )
+        raise ApplicationError(message, code="appointment_outside_campaign", fields={"appointment_date": [message]})
+    if vehicle is not None and vehicle.owner_id != invitation.customer_id:
+        message = _("Choose one of the customer's own vehicles.")
+        raise ApplicationError(message, code="vehicle_of_another_customer", fields={"vehicle": [message]})
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.next_call_at = None
+    invitation.appointment = customer_services.appointment_create(
+        dealership=campaign.dealership,
+        customer=invitation.customer,
+        vehicle=vehicle or invitation.vehicle,
+        date=appointment_date,
+        time_slot=time_slot,
+        source=Appointment.Source.CAMPAIGN,
+        note=f"{campaign.code} {campaign.name}"[:200],
+        acting_user=acting_user,
+    )
+    held = Coupon.objects.filter(campaign=campaign, customer_id=invitation.customer_id).values("template_id")
+    current = Q(valid_until__isnull=True) | Q(valid_until__gte=today)
+    usable = invitation.offer_templates().filter(current, active=True)
+    coupons = [  # an offer past its validity is skipped; no second coupon of a template
+        coupon_issue(template=template, customer=invitation.customer, campaign=campaign, invitation=invitation, now=now)
+        for template in usable.exclude(pk__in=held).order_by("pk")
+    ]
+    from followups.models import Touch  # the ledger sits above campaigns: imported when used
+    from followups.stops import cancel_pending
+
+    cancel_pending(Touch.objects.filter(invitation=invitation, kind=Touch.Kind.INVITATION), reason="booked", now=now)
+    return invitation.appointment, coupons
 
 
 # --- coupons ----------------------------------------------------------------------------------------------

@@ -693,6 +693,7 @@ class ProgressView(CampaignMixin, DealershipMixin, TemplateView):
         unassigned = (
             selectors.invitations(dealership=self.dealership)
             .filter(campaign=campaign, agent__isnull=True, holdout=False, status__in=Invitation.OPEN)
+            .exclude(**services.MESSAGE_ONLY)  # invited by message alone: nobody calls them
             .count()
         )
         context.update(

@@ -56,6 +56,7 @@ PUBLIC = {
     "set_language": "choosing the language, also on the login page",
     "api-token": "a REST client exchanges its username and password for a token here",
     "admin:login": "the Django admin's login page, for the platform's operators",
+    "invites:page": "an invitee's personal campaign page: the signed link in their message is the key",
 }
 
 #: the path segment before an id → the record of the dataset it names
@@ -84,6 +85,7 @@ ID_KWARGS = {"pk", "id", "object_id"}
 KWARGS = {
     "format": lambda data: "json",
     "token_key": lambda data: data["token_key"],  # an API token's public prefix
+    "invite_token": lambda data: "not-a-signed-invitation",  # campaigns.invites: a changed link answers 400
 }
 
 #: query strings a read needs to answer at all (without them: 400), by URL name
