@@ -256,6 +256,11 @@ FOLLOWUPS_CHANNELS = {
 }
 # (issue 11's helpers add their settings below this line, one block each)
 
+# Planner (followups.planner): a touch whose due day is more than LOOKBACK days past is not created (importing old
+# visits never floods customers); reminders and birthdays are planned up to AHEAD days before they are due.
+FOLLOWUPS_PLAN_LOOKBACK_DAYS = env.int("FOLLOWUPS_PLAN_LOOKBACK_DAYS", default=3)
+FOLLOWUPS_PLAN_AHEAD_DAYS = env.int("FOLLOWUPS_PLAN_AHEAD_DAYS", default=14)
+
 # Dispatcher, channels and webhooks (followups.dispatcher, followups.channels, followups.webhooks).
 #: the absolute address of the site, for links in messages (surveys, invitations)
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
