@@ -1,8 +1,9 @@
 """Satisfaction surveys: one per visit (or per owner event and customer), answered once through a signed link.
 
-The link carries a token signed with its own salt (``django.core.signing``) naming the survey and its nonce;
-it is valid for ``SURVEY_VALID_DAYS`` days from when it was sent and answers once: ``survey_answer`` writes the
-answer with a conditional ``UPDATE … WHERE answered_at IS NULL``, so two answers at the same moment make one.
+The link carries a token signed with its own salt (``django.core.signing``) naming the survey and its nonce (the
+same link however often it is asked for). It is valid for ``SURVEY_VALID_DAYS`` days from when it was sent and
+answers once: ``survey_answer`` writes the answer with a conditional ``UPDATE … WHERE answered_at IS NULL``, so
+two answers at the same moment make one.
 A low score (satisfaction ≤ 2 or NPS ≤ 6, the detractors) opens a complaint.
 """
 
@@ -66,7 +67,7 @@ def _link_error(code: str) -> SurveyLinkError:
 
 def survey_token(survey: Survey) -> str:
     """The signed token of the survey's link: its id and nonce, signed with the surveys' salt."""
-    return signing.dumps([survey.pk, survey.nonce], salt=SALT, compress=False)
+    return signing.Signer(salt=SALT).sign_object([survey.pk, survey.nonce])
 
 
 def survey_link(survey: Survey) -> str:
@@ -80,7 +81,7 @@ def survey_from_token(token: str, *, now: dt.datetime | None = None, answerable:
     survey (410)."""
     now = now or timezone.now()
     try:
-        pk, nonce = signing.loads(token, salt=SALT)
+        pk, nonce = signing.Signer(salt=SALT).unsign_object(token)
     except (signing.BadSignature, ValueError, TypeError):
         raise _link_error("survey_link_invalid") from None
     survey = (

@@ -43,6 +43,7 @@ from customers.models import Customer
 from dealercrm.core.api import HasAction
 from dealercrm.core.roles import PERMISSIONS, Role, can
 from dealercrm.core.views import DealershipMixin
+from followups.surveys import survey_token
 from tests.factories import CustomerFactory, DealershipFactory, ServiceVisitFactory, UserFactory, VehicleFactory
 
 ROLES = [Role.ADVISOR, Role.AGENT, Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN]
@@ -56,6 +57,8 @@ PUBLIC = {
     "set_language": "choosing the language, also on the login page",
     "api-token": "a REST client exchanges its username and password for a token here",
     "admin:login": "the Django admin's login page, for the platform's operators",
+    "surveys:answer": "a customer's survey: the signed, single-use link in their message is the key",
+    "surveys:thanks": "the thank-you page a customer sees after answering a survey (nothing of theirs on it)",
     "invites:page": "an invitee's personal campaign page: the signed link in their message is the key",
 }
 
@@ -78,6 +81,8 @@ RECORD_BEFORE = {
     "compliance-terms": "compliance_term",
     "users": "user",
     "imports": "import_run",
+    "complaints": "complaint",
+    "surveys": "survey",
 }
 #: URL arguments that name a record (which one: the segment before them, ``RECORD_BEFORE``)
 ID_KWARGS = {"pk", "id", "object_id"}
@@ -85,6 +90,7 @@ ID_KWARGS = {"pk", "id", "object_id"}
 KWARGS = {
     "format": lambda data: "json",
     "token_key": lambda data: data["token_key"],  # an API token's public prefix
+    "survey_token": lambda data: data["survey_token"],  # followups.surveys: a survey's signed link
     "invite_token": lambda data: "not-a-signed-invitation",  # campaigns.invites: a changed link answers 400
 }
 
@@ -353,6 +359,7 @@ def _records(dealership, users) -> dict:
     from customers.models import ImportRun
 
     import_run = ImportRun.objects.create(dealership=dealership, source="api", status=ImportRun.Status.SUCCEEDED)
+    complaint, survey = _complaint_and_survey(dealership, users)
     return {
         "import_run": import_run.pk,
         "user": colleague.pk,
@@ -372,7 +379,23 @@ def _records(dealership, users) -> dict:
         "coupon": coupon.pk,
         "coupon_code": coupon.code,
         "compliance_term": term.pk,
+        "complaint": complaint.pk,
+        "survey": survey.pk,
+        "survey_token": survey_token(survey),
     }
+
+
+def _complaint_and_survey(dealership, users):
+    """A complaint about a visit of the advisor's (an advisor reads only those) and a survey, of a customer of
+    their own (opening a complaint stops the customer's pending surveys and marketing)."""
+    from followups.complaints import complaint_open
+    from followups.surveys import survey_for_visit
+
+    owner = CustomerFactory(dealership=dealership)
+    visit = ServiceVisitFactory(vehicle=VehicleFactory(owner=owner), advisor=users[Role.ADVISOR])
+    survey = survey_for_visit(visit=visit)
+    complaint = complaint_open(dealership=dealership, customer=owner, source="counter", summary="等了很久", visit=visit)
+    return complaint, survey
 
 
 def _token_key(user) -> str | None:

@@ -1,0 +1,110 @@
+"""The customer's survey page, opened from the signed link of a message (no login: the link is the key).
+
+A phone-first page in the language of the store's messages to customers (``FOLLOWUPS_MESSAGE_LANGUAGE``,
+Chinese by default):
+satisfaction 1–5, NPS 0–10, a comment. A tampered link answers 400, an expired or used one 410, each with a
+friendly page saying what to do, never an error page. No script and no inline style (the strict CSP)."""
+
+from django import forms
+from django.conf import settings
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import translation
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+
+from .surveys import SurveyLinkError, survey_answer, survey_from_token
+
+SATISFACTION_CHOICES = [
+    (5, _("Very satisfied")),
+    (4, _("Satisfied")),
+    (3, _("Neutral")),
+    (2, _("Dissatisfied")),
+    (1, _("Very dissatisfied")),
+]
+NPS_CHOICES = [(n, str(n)) for n in range(11)]
+
+
+class SurveyForm(forms.Form):
+    satisfaction = forms.TypedChoiceField(
+        label=_("How satisfied are you with your visit?"),
+        choices=SATISFACTION_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please choose how satisfied you are.")},
+    )
+    nps = forms.TypedChoiceField(
+        label=_("How likely are you to recommend us to a friend?"),
+        choices=NPS_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please choose a number from 0 to 10.")},
+    )
+    comment = forms.CharField(
+        label=_("Anything you would like to tell us?"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+def survey_language() -> str:
+    return getattr(settings, "FOLLOWUPS_MESSAGE_LANGUAGE", "zh-hans")
+
+
+def _page(request, template, context, status=200):
+    response = TemplateResponse(request, template, context, status=status)
+    response.render()  # while the survey's language is active
+    return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class SurveyAnswerView(View):
+    """GET: the questions; POST: the answer, once (then the thank-you page)."""
+
+    template_name = "followups/survey/answer.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        with translation.override(survey_language()):
+            return super().dispatch(request, *args, **kwargs)
+
+    def link_refused(self, request, exc: SurveyLinkError):
+        context = {"code": exc.code, "message": exc.message, "language": survey_language()}
+        return _page(request, "followups/survey/link.html", context, status=exc.status)
+
+    def context(self, survey, form):
+        return {"survey": survey, "form": form, "store": survey.dealership, "language": survey_language()}
+
+    def get(self, request, survey_token):
+        try:
+            survey = survey_from_token(survey_token)
+        except SurveyLinkError as exc:
+            return self.link_refused(request, exc)
+        return _page(request, self.template_name, self.context(survey, SurveyForm()))
+
+    def post(self, request, survey_token):
+        try:
+            survey = survey_from_token(survey_token)
+        except SurveyLinkError as exc:
+            return self.link_refused(request, exc)
+        form = SurveyForm(request.POST)
+        if not form.is_valid():
+            return _page(request, self.template_name, self.context(survey, form), status=400)
+        try:
+            survey_answer(
+                survey=survey,
+                satisfaction=form.cleaned_data["satisfaction"],
+                nps=form.cleaned_data["nps"],
+                comment=form.cleaned_data["comment"],
+            )
+        except SurveyLinkError as exc:  # answered (or expired) a moment ago, in another tab
+            return self.link_refused(request, exc)
+        return redirect("surveys:thanks")
+
+
+class SurveyThanksView(View):
+    def get(self, request):
+        with translation.override(survey_language()):
+            return _page(request, "followups/survey/thanks.html", {"language": survey_language()})
