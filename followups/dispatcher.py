@@ -375,6 +375,8 @@ def _send_remote(touch: Touch, batch: Batch, backend, outgoing: Outgoing) -> Sen
         ):
             return None
         quota_gone = outgoing.channel == TouchChannel.WECHAT and not _consume_quota(touch, now)
+        if outgoing.channel == TouchChannel.WECHAT:
+            batch.quota[touch.customer_id] = batch.quota.get(touch.customer_id, 1) - 1
         if quota_gone:  # used meanwhile by another send: nothing written, the next run chooses again
             transaction.set_rollback(True)
         else:

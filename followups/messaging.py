@@ -262,9 +262,14 @@ def render(
         with translation.override(language):
             subject, body = str(default_subject), str(default_body)
         code, signature = "", ""
+    body = fill(body, values)
+    if channel == "sms" and touch.touch_class == "marketing":
+        from .channels.sms import with_opt_out
+
+        body = with_opt_out(body)  # the carriers' rule: every marketing text ends with the opt-out
     return Rendered(
         subject=fill(subject, values)[:200],
-        body=fill(body, values),
+        body=body,
         template_code=code,
         signature=signature,
         params=values,
