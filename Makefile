@@ -15,6 +15,8 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?= -n 2
+# Seconds between two rounds of the demo's follow-up jobs (manage.py run_followups)
+FOLLOWUPS_EVERY ?= 20
 
 .DEFAULT_GOAL := help
 .PHONY: help venv venv-dev demo run test lint format messages worker beat bench clean
@@ -53,7 +55,9 @@ venv:
 venv-dev:
 	$(call install,dev,requirements-dev.txt,requirements.txt requirements-dev.txt)
 
-## The demo: SQLite beside manage.py, Celery eager, the DEMO dealership seeded once.
+## The demo: SQLite beside manage.py, Celery eager, the DEMO dealership seeded once. With Celery eager there
+## is no beat: `run_followups` runs the follow-up jobs (plan, send, complaint deadlines) every FOLLOWUPS_EVERY
+## seconds in the background, and stops when the development server stops.
 ## The environment is cleared of DATABASE_URL / REDIS_URL / DJANGO_SETTINGS_MODULE so
 ## that the demo never touches a server configured for something else.
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DJANGO_SETTINGS_MODULE=dealercrm.settings.local
@@ -75,7 +79,12 @@ demo: venv
 	fi
 	$(DEMO_ENV) $(PY) manage.py segment --dealership DEMO
 	$(DEMO_ENV) $(PY) manage.py seed_campaign_demo --dealership DEMO
+	$(DEMO_ENV) $(PY) manage.py seed_followups_demo --dealership DEMO
 	@echo "Open http://$(HOST):$(PORT) and log in as advisor / agent / ccmanager / asmanager / admin, password demo1234"
+	@echo "Follow-ups run on their own beside the server (manage.py run_followups, every $(FOLLOWUPS_EVERY) s); messages go to the database back end"
+	@$(DEMO_ENV) $(PY) manage.py run_followups --every $(FOLLOWUPS_EVERY) & followups=$$!; \
+	trap 'kill $$followups 2>/dev/null; wait $$followups 2>/dev/null' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## The development server with whatever DATABASE_URL / REDIS_URL the shell sets.

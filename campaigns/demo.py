@@ -157,6 +157,8 @@ def _make_calls(campaign: Campaign, staff: dict[str, User], now: datetime) -> No
             extra = {"appointment_date": appointment_days[i % len(appointment_days)], "time_slot": "10:00"}
         elif outcome == CallAttempt.Outcome.CALL_BACK:
             extra = {"call_back_at": call_back_at}
+        elif outcome == CallAttempt.Outcome.DECLINED:  # a declined call takes its reason (issue 11)
+            extra = {"reason": CallAttempt.DeclineReason.NOT_NEEDED}
         services.call_record(
             invitation=invitation, agent=agent, outcome=outcome, note=NOTES.get(outcome, ""), now=now, **extra
         )

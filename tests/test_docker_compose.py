@@ -353,3 +353,65 @@ call_command("collectstatic", "--noinput", verbosity=0)
     # Then every file a stylesheet refers to exists, or the image build (and production) would break
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "staticfiles.json").exists()
+
+
+# --- The follow-ups' worker and beat (issue 11) ------------------------------------------------------
+
+FOLLOWUP_JOBS = {
+    "followups-plan": "followups.tasks.plan_touches_task",
+    "followups-dispatch": "followups.tasks.dispatch_touches_task",
+    "followups-complaint-deadlines": "followups.tasks.complaint_deadlines_task",
+}
+
+
+def test_the_worker_consumes_every_queue_the_follow_up_jobs_are_sent_to():
+    # Given the queue each follow-up job is routed to (Celery's default queue unless a route says otherwise)
+    from dealercrm.celery import app
+
+    routed = set()
+    for task in FOLLOWUP_JOBS.values():
+        route = app.amqp.router.route({}, task)
+        routed.add(route["queue"].name)
+    command = service_command("worker")
+
+    # When the worker's command names its queues (-Q), or names none and so consumes the default queue
+    queues = set(option(command, "-Q", "--queues").split(",")) if {"-Q", "--queues"} & set(command) else {"celery"}
+
+    # Then nothing the beat sends waits in a queue that no worker reads
+    assert routed <= queues
+
+
+def test_the_worker_and_beat_do_not_run_tasks_in_process():
+    # An eager setting in the services' environment would make beat run the jobs itself, unacknowledged
+    for name in ("worker", "beat"):
+        env = service_env(name)
+        assert env.get("CELERY_TASK_ALWAYS_EAGER", "false").lower() in {"false", "0", "no", "off"}
+        assert env["REDIS_URL"]
+
+
+@pytest.mark.django_db
+def test_the_beat_installs_the_follow_up_jobs_from_settings_into_the_database_schedule(settings):
+    # Given the database scheduler the compose beat runs, on an empty schedule table
+    from celery.utils.imports import symbol_by_name
+    from django_celery_beat.models import PeriodicTask
+
+    from dealercrm.celery import app
+
+    scheduler_class = symbol_by_name(option(service_command("beat"), "-S", "--scheduler"))
+    assert not PeriodicTask.objects.filter(name__in=FOLLOWUP_JOBS).exists()
+
+    # When beat starts and sets up its schedule
+    scheduler_class(app=app, lazy=False)
+
+    # Then the follow-up jobs are in the database with the intervals the settings declare, enabled
+    installed = {task.name: task for task in PeriodicTask.objects.filter(name__in=FOLLOWUP_JOBS)}
+    assert {name: task.task for name, task in installed.items()} == FOLLOWUP_JOBS
+    assert all(task.enabled for task in installed.values())
+    plan = installed["followups-plan"].interval
+    assert (plan.every, plan.period) == (settings.CELERY_BEAT_SCHEDULE["followups-plan"]["schedule"], "seconds")
+    dispatch = installed["followups-dispatch"].interval
+    assert (dispatch.every, dispatch.period) == (
+        settings.CELERY_BEAT_SCHEDULE["followups-dispatch"]["schedule"],
+        "seconds",
+    )
+    assert installed["followups-complaint-deadlines"].crontab.minute == "*/15"

@@ -261,6 +261,13 @@ FOLLOWUPS_CHANNELS = {
 FOLLOWUPS_PLAN_LOOKBACK_DAYS = env.int("FOLLOWUPS_PLAN_LOOKBACK_DAYS", default=3)
 FOLLOWUPS_PLAN_AHEAD_DAYS = env.int("FOLLOWUPS_PLAN_AHEAD_DAYS", default=14)
 
+# The demo's follow-up loop (followups/management/commands/run_followups.py; ``make demo`` starts it).
+#: seconds between two rounds of ``manage.py run_followups`` (plan, send, complaint deadlines)
+FOLLOWUPS_RUN_EVERY_SECONDS = env.float("FOLLOWUPS_RUN_EVERY_SECONDS", default=30)
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The demo writes from two processes (the server and run_followups): wait for SQLite's lock, do not fail.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+
 # Dispatcher, channels and webhooks (followups.dispatcher, followups.channels, followups.webhooks).
 #: the absolute address of the site, for links in messages (surveys, invitations)
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
