@@ -148,10 +148,7 @@ def at_local(day: Expression | str, *, plus_days: int, at: dt.time, zone, first:
     runs = _offset_runs(first + shift, last + shift, at, zone)
     if len(runs) == 1:
         return moment(runs[0][1])
-    whens = [
-        When(LessThan(day, Value(until - shift)), then=moment(offset))
-        for until, offset in runs[:-1]
-    ]
+    whens = [When(LessThan(day, Value(until - shift)), then=moment(offset)) for until, offset in runs[:-1]]
     return Case(*whens, default=moment(runs[-1][1]), output_field=DateTimeField())
 
 
@@ -279,7 +276,7 @@ def plan_campaign_satisfaction_calls(store: Store) -> int:
     that ended within the window (a union of one SELECT per campaign)."""
     r = rule(Kind.CAMPAIGN_SATISFACTION)
     # due the day after the last day, expiring at the start of the fourth: ended before today, not too long ago
-    oldest = max(store.earliest, store.today - dt.timedelta(days=r.expires_days - 1)) - dt.timedelta(days=r.due_days)
+    oldest = max(store.earliest - dt.timedelta(days=r.due_days), store.today - dt.timedelta(days=r.expires_days - 1))
     campaigns = list(
         Campaign.objects.filter(dealership=store.dealership, ends_on__gte=oldest, ends_on__lt=store.today)
         .exclude(status=Campaign.Status.DRAFT)
