@@ -40,6 +40,8 @@ TARGET_RATIO = 3
 
 # The three groups of ``_campaigns.GROUPS`` by hand: a row per (customer, matching vehicle), the position of the
 # first group the pair matches, and of each customer the first group and lowest vehicle id (DISTINCT ON).
+# ``{contactable}``: who may get a campaign call, the contact rule's own SQL (``customers.contact``), put in by
+# ``_sql`` once Django is set up.
 BASELINE_SELECT = """
 SELECT DISTINCT ON (m.customer_id)
        m.customer_id, m.vehicle_id, (ARRAY[%(g1)s, %(g2)s, %(g3)s]::bigint[])[m.position] AS target_group_id
@@ -53,7 +55,7 @@ FROM (
     FROM customers_customer c
     JOIN segmentation_customersegment s ON s.customer_id = c.id AND s.valid_to_id IS NULL AND s.dealership_id = %(d)s
     JOIN customers_vehicle v ON v.owner_id = c.id AND v.dealership_id = %(d)s AND v.plate LIKE '粤B%%'
-    WHERE c.dealership_id = %(d)s AND c.marketing_consent AND NOT c.do_not_contact AND NOT c.flag_wrong_number
+    WHERE c.dealership_id = %(d)s AND {contactable}
 ) AS m
 WHERE m.position IS NOT NULL
 ORDER BY m.customer_id, m.position, m.vehicle_id
@@ -73,6 +75,13 @@ SELECT (SELECT count(*) FROM (SELECT customer_id, vehicle_id, target_group_id FR
                               EXCEPT SELECT customer_id, vehicle_id, target_group_id FROM campaigns_invitation
                               WHERE campaign_id = %(campaign)s) AS y)
 """
+
+
+def _sql(statement: str) -> str:
+    """``statement`` with the contact rule's SQL in place of ``{contactable}``."""
+    from customers.contact import MARKETING, contactable_sql
+
+    return statement.replace("{contactable}", contactable_sql(MARKETING, "call", alias="c"))
 
 
 def _kind(sql: str) -> str:
@@ -140,11 +149,11 @@ def child() -> None:
             "three_years_before": years_before(campaign.starts_on, 3),
         }
         with connection.cursor() as cursor:
-            cursor.execute(BASELINE_SELECT, params)  # warm the cache, as the generation will find it
+            cursor.execute(_sql(BASELINE_SELECT), params)  # warm the cache, as the generation will find it
             cursor.fetchall()
             with transaction.atomic():
                 started = time.perf_counter()
-                cursor.execute(BASELINE_INSERT, params)
+                cursor.execute(_sql(BASELINE_INSERT), params)
                 rows, inserted = cursor.rowcount, time.perf_counter()
                 # the foreign-key checks a commit would run (Django's constraints are deferred), then roll back
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -161,7 +170,7 @@ def child() -> None:
         figures["generate"] = _generate(campaign, agents)
         with connection.cursor() as cursor:
             cursor.execute(
-                DIFFERENCE,
+                _sql(DIFFERENCE),
                 {**params, "campaign": campaign.pk, **dict(zip(("g1", "g2", "g3"), _groups(campaign), strict=True))},
             )
             figures["difference"] = list(cursor.fetchone())

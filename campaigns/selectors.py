@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from customers.contact import MARKETING, contactable
 from customers.models import ZERO, ServiceVisit
 from dealercrm.core.models import Dealership
 
@@ -317,16 +318,13 @@ def _agent_open(agent, dealership: Dealership, today: date) -> QuerySet[Invitati
         holdout=False,
         status__in=Invitation.OPEN,
         attempts__lt=F("campaign__max_attempts"),
-        customer__marketing_consent=True,
-        customer__do_not_contact=False,
-        customer__flag_wrong_number=False,
-    )
+    ).filter(contactable(MARKETING, "call", prefix="customer__"))
 
 
 def next_invitation(*, agent, dealership: Dealership, now: datetime | None = None) -> Invitation | None:
     """The head of ``agent_queue`` with its campaign, target group, customer and vehicle (read as the
-    workbench's call card, in one statement: ``campaigns.callcard``)."""
-    card = callcard.next_call_card(agent=agent, dealership=dealership, now=now)
+    workbench's call card: ``campaigns.callcard``; follow-up calls are left out)."""
+    card = callcard.next_call_card(agent=agent, dealership=dealership, now=now, followups=False)
     return card.invitation if card else None
 
 
@@ -335,18 +333,45 @@ WAITING_SHOWN = 100
 
 
 def today_counts(*, agent, dealership: Dealership, now: datetime | None = None) -> dict:
-    """The agent's calls today by outcome, and how many customers are still waiting in their queue (counted
-    up to ``WAITING_SHOWN`` + 1: ``waiting_more`` says there are more than ``WAITING_SHOWN``)."""
+    """The agent's calls today by outcome (campaign calls and follow-up calls: a follow-up call that reached the
+    customer counts as ``reached``), and how many calls are still waiting in their one queue (counted up to
+    ``WAITING_SHOWN`` + 1: ``waiting_more`` says there are more than ``WAITING_SHOWN``)."""
+    from followups.calls import followup_queue
+    from followups.models import Touch as TouchModel
+    from followups.models import TouchAttempt
+
     now = now or timezone.now()
     start = datetime.combine(dealership.local_date(now), datetime.min.time(), tzinfo=dealership.zone)
-    counts = dict(
+    campaign_calls = (
         CallAttempt.objects.filter(agent=agent, called_at__gte=start, invitation__campaign__dealership=dealership)
-        .values_list("outcome")
+        .values("outcome")
         .annotate(n=Count("id"))
         .values_list("outcome", "n")
+        .order_by()
     )
+    followup_calls = (
+        TouchAttempt.objects.filter(agent=agent, called_at__gte=start, touch__dealership=dealership)
+        .values("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+        .order_by()
+    )
+    counts: dict = {}
+    for outcome, n in [*campaign_calls.union(followup_calls, all=True)]:
+        outcome = "reached" if outcome == TouchAttempt.Outcome.DONE else outcome
+        counts[outcome] = counts.get(outcome, 0) + n
     counts["calls"] = sum(counts.values())
-    waiting = agent_queue(agent=agent, dealership=dealership, now=now).order_by()[: WAITING_SHOWN + 1].count()
+    # each source counted up to the cap (a LIMIT in a subquery: a compound statement's parts may not have one)
+    capped = WAITING_SHOWN + 1
+    invitations = agent_queue(agent=agent, dealership=dealership, now=now).order_by().values("id")[:capped]
+    followups = followup_queue(agent=agent, dealership=dealership, now=now).order_by().values("id")[:capped]
+    waiting = (
+        Invitation.objects.filter(pk__in=invitations)
+        .values("id")
+        .order_by()
+        .union(TouchModel.objects.filter(pk__in=followups).values("id").order_by(), all=True)
+        .count()
+    )
     counts["waiting"] = min(waiting, WAITING_SHOWN)
     counts["waiting_more"] = waiting > WAITING_SHOWN
     return counts
@@ -389,15 +414,20 @@ def coupons_open_by_customer(*, dealership: Dealership, customer_ids, today: dat
 
 
 def agent_next_due_at(*, agent, dealership: Dealership, now: datetime | None = None) -> datetime | None:
-    """When the agent's next call-back or retry comes due (the empty workbench says so), or None."""
+    """When the agent's next call-back or retry comes due, of an invitation or a follow-up call (the empty
+    workbench says so), or None."""
+    from followups.calls import followup_next_due_at
+
     now = now or timezone.now()
-    return (
+    invitation = (
         _agent_open(agent, dealership, dealership.local_date(now))
         .filter(next_call_at__gt=now)
         .order_by("next_call_at")
         .values_list("next_call_at", flat=True)
         .first()
     )
+    followup = followup_next_due_at(agent=agent, dealership=dealership, now=now)
+    return min((moment for moment in (invitation, followup) if moment is not None), default=None)
 
 
 # --- what a confirmation names ------------------------------------------------------------------------------

@@ -11,8 +11,11 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import contact
 from customers import services as customer_services
+from customers.contact import MARKETING
 from customers.models import Appointment, Customer, ServiceVisit, Vehicle
+from customers.signals import WRONG_NUMBER, send_rule_change
 from dealercrm.core.audit import audited
 from dealercrm.core.exceptions import ApplicationError, StateConflict
 from dealercrm.core.models import Dealership, User
@@ -520,6 +523,7 @@ def call_record(
     appointment_date: date | None = None,
     time_slot: str = "",
     note: str = "",
+    reason: str = "",
     now: datetime | None = None,
     locked: bool = False,
 ) -> CallAttempt:
@@ -530,7 +534,8 @@ def call_record(
     read it so (``selectors.invitation_for_agent(for_update=True)`` in the transaction this call joins).
 
     No answer or busy: tried again later, until the campaign's attempt cap; wrong number: the customer's
-    data-quality flag is set; call back: due at ``call_back_at``; accepted: an appointment on
+    data-quality flag is set (``customer_wrong_number_flag``); declined: with its ``reason`` (one of
+    ``CallAttempt.DeclineReason``); call back: due at ``call_back_at``; accepted: an appointment on
     ``appointment_date`` (in the campaign's period) and the group's offer as coupons.
     """
     now = now or timezone.now()
@@ -543,6 +548,7 @@ def call_record(
     campaign = invitation.campaign
     if outcome not in CallAttempt.Outcome.values:
         raise ApplicationError(_("Unknown outcome: %(o)s.") % {"o": outcome}, code="unknown_outcome")
+    reason = decline_reason_check(outcome=outcome, reason=reason, declined=CallAttempt.Outcome.DECLINED)
     if campaign.status != Campaign.Status.RUNNING:
         raise StateConflict(
             _("The campaign is %(s)s: calls are recorded only while it runs.") % _status(campaign),
@@ -568,7 +574,9 @@ def call_record(
     if call_back_at is not None and timezone.is_naive(call_back_at):
         call_back_at = timezone.make_aware(call_back_at, campaign.dealership.zone)  # a time at the dealership
     Outcome = CallAttempt.Outcome
-    attempt = CallAttempt(invitation=invitation, agent=agent, outcome=outcome, called_at=now, note=note[:200])
+    attempt = CallAttempt(
+        invitation=invitation, agent=agent, outcome=outcome, called_at=now, note=note[:200], reason=reason
+    )
     invitation.attempts += 1
     invitation.last_called_at = now
     invitation.next_call_at = None
@@ -579,11 +587,7 @@ def call_record(
             invitation.next_call_at = now + RETRY_AFTER
     elif outcome == Outcome.WRONG_NUMBER:
         invitation.status = Invitation.Status.WRONG_NUMBER
-        # through the row, so that the customer's history names the agent (a bare UPDATE would leave none)
-        customer = Customer.objects.select_for_update().get(pk=invitation.customer_id)
-        if not customer.flag_wrong_number:
-            customer.flag_wrong_number = True
-            customer.save(update_fields=["flag_wrong_number", "updated_at"])
+        customer_wrong_number_flag(customer_id=invitation.customer_id)
     elif outcome == Outcome.DECLINED:
         invitation.status = Invitation.Status.DECLINED
     elif outcome == Outcome.CALL_BACK:
@@ -607,21 +611,49 @@ def call_record(
     return attempt
 
 
-def _require_reachable(customer: Customer) -> None:
-    """A campaign call is marketing: it stops at once when consent is withdrawn or contact is refused."""
-    if customer.do_not_contact:
+def customer_wrong_number_flag(*, customer_id: int) -> Customer:
+    """A call found the customer's number wrong: set their data-quality flag (it stops every call and text to
+    the number, ``customers.contact``). Through the row, so that the customer's history names the caller's
+    actor (a bare UPDATE would leave none); the caller's transaction holds the row lock. Campaign calls and
+    follow-up calls (``followups.calls``) both end here."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    if not customer.flag_wrong_number:
+        customer.flag_wrong_number = True
+        customer.save(update_fields=["flag_wrong_number", "updated_at"])
+        send_rule_change(customer, WRONG_NUMBER)  # pending calls and texts stop at once
+    return customer
+
+
+def decline_reason_check(*, outcome: str, reason: str, declined: str = "declined") -> str:
+    """The reason of a call's outcome: required for ``declined`` (one of ``CallAttempt.DeclineReason``), and
+    given only then. Campaign calls and follow-up calls ask it alike."""
+    reason = (reason or "").strip()
+    if outcome != declined:
+        if reason:
+            message = _("A reason is given only when the customer declined.")
+            raise ApplicationError(message, code="reason_not_asked", fields={"reason": [message]})
+        return ""
+    if not reason:
         raise ApplicationError(
-            _("The customer is on do-not-contact: campaign calls have stopped."), code="do_not_contact"
+            _("Choose why the customer declined."),
+            code="reason_required",
+            fields={"reason": [_("Choose why the customer declined.")]},
         )
-    if not customer.marketing_consent:
+    if reason not in CallAttempt.DeclineReason.values:
         raise ApplicationError(
-            _("The customer has withdrawn marketing consent: campaign calls have stopped."),
-            code="no_marketing_consent",
+            _("Unknown reason: %(r)s.") % {"r": reason},
+            code="unknown_reason",
+            fields={"reason": [_("Choose one of the reasons offered.")]},
         )
-    if customer.flag_wrong_number:
-        raise ApplicationError(
-            _("The customer's phone number is known to be wrong: correct it before calling."), code="wrong_number"
-        )
+    return reason
+
+
+def _require_reachable(customer: Customer, touch_class: str = MARKETING) -> None:
+    """A campaign call is marketing by phone (a follow-up call is service): it stops at once when the customer
+    may no longer be called for that class (``customers.contact``: its code and message say why)."""
+    condition = contact.refusal(customer, touch_class, "call")
+    if condition is not None:
+        raise ApplicationError(str(condition.message), code=condition.code)
 
 
 def second_invitations_release(*, today: date | None = None) -> int:
@@ -879,6 +911,23 @@ def redemption_refusal(coupon: Coupon, visit: ServiceVisit, today: date) -> Refu
         text = _("Coupon %(code)s can be used from the customer's next visit on.") % {"code": coupon.code}
         return Refusal(text, "coupon_next_visit_only")
     return None
+
+
+def coupon_visit_choices(
+    *, coupon: Coupon, visits, today: date, dealership: Dealership | None = None
+) -> list[ServiceVisit]:
+    """The visits of ``visits`` that ``coupon`` may be redeemed on, in their order: exactly those
+    ``redemption_refusal`` (the rule ``coupon_redeem`` applies) lets through, so a redemption form offers no
+    visit it would refuse (a "next visit only" coupon: not the visit that issued it, nor an earlier one). No
+    query: ``coupon.template`` is read with the coupon, and ``dealership`` (the coupon's) stands for the visits'."""
+    dealership = dealership or coupon.dealership
+    choices = []
+    for visit in visits:
+        if visit.dealership_id == dealership.pk and "dealership" not in visit._state.fields_cache:
+            visit.dealership = dealership  # the same row: spares a query per visit
+        if redemption_refusal(coupon, visit, today) is None:
+            choices.append(visit)
+    return choices
 
 
 @audited

@@ -20,6 +20,7 @@ from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
+from customers.contact import MARKETING, contactable
 from customers.models import Customer, Vehicle
 from segmentation.filters import NO_GROUP
 from segmentation.models import AgeBand, C3Group, CustomerSegment, CustomerTag, Tier, ValueLayer
@@ -156,10 +157,9 @@ def _segment_condition(filters: dict, dealership) -> tuple[Q, int] | None:
 
 
 def eligible_customers(dealership) -> QuerySet[Customer]:
-    """The dealership's customers who may be invited: marketing consent, not do-not-contact, no wrong number."""
-    return Customer.objects.filter(
-        dealership=dealership, marketing_consent=True, do_not_contact=False, flag_wrong_number=False
-    )
+    """The dealership's customers who may be invited: a campaign call is marketing by phone
+    (``customers.contact``: marketing consent, not do-not-contact, no known wrong number)."""
+    return Customer.objects.filter(contactable(MARKETING, "call"), dealership=dealership)
 
 
 def matching(group, *, exclude_invited: bool = True, before: list | None = None) -> QuerySet:

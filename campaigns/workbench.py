@@ -1,14 +1,18 @@
 """The call-centre agent's workbench and the counter's coupon desk (under /calls/).
 
 The workbench is one page that never reloads (keys 1–6 record no answer, busy, wrong number, declined, call
-back and accepted: static/js/workbench.js): htmx fetches the agent's next customer (``calls:next``) and
-each outcome (``calls:outcome``) records the call and answers with the next customer, so one POST is one
-call; the card itself is read by ``campaigns.callcard``. Today's counts are a partial of their own
-(``calls:counts``): the answers 200 and 409 (a call recorded, here or a moment ago elsewhere) carry
+back and accepted; 4 opens a picker of the reasons to decline, chosen with a number key:
+static/js/workbench.js): htmx fetches the head of the agent's one queue (``calls:next``): a campaign invitation
+or a follow-up call (``followups.calls``), by priority and due time. Each outcome (``calls:outcome`` for an
+invitation, ``calls:followup-outcome`` for a follow-up call, whose keys are 6 reached, with a picker of the
+satisfaction score on a satisfaction call, and 7 complaint raised) records the call and answers with the next
+customer, so one POST is one call; the card itself is read by ``campaigns.callcard``. Today's counts are a
+partial of their own (``calls:counts``): the answers 200 and 409 (a call recorded, here or a moment ago elsewhere) carry
 ``HX-Trigger: calls-changed``, on which the page asks for them, at most every few seconds, and it asks every
 minute besides. The outcome's form fields are a contract (a benchmark and the page share them): ``outcome``,
 ``appointment_date`` (YYYY-MM-DD), ``time_slot``, ``call_back_at`` (YYYY-MM-DDTHH:MM, the dealership's local
-time) and ``note``.
+time), ``note`` and ``reason`` (declined: one of ``CallAttempt.DeclineReason``; a reason posted without an
+outcome is "declined"); a follow-up call's also ``satisfaction`` (1–5).
 
 Status codes of ``calls:outcome`` for htmx (``HX-Request: true``): 200 recorded (the next customer follows);
 422 refused (the same customer comes back with the reason and what was typed); 409 the customer is not due
@@ -24,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -33,13 +37,17 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 from django_htmx.http import trigger_client_event
 
+from customers import contact
 from customers import selectors as customer_selectors
-from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.exceptions import ApplicationError, StateConflict
 from dealercrm.core.views import DealershipMixin, refused
+from followups import calls as followup_calls
+from followups.models import Touch, TouchAttempt
 from segmentation.talking_points import TALKING_POINTS
 
 from . import callcard, selectors, services
@@ -89,19 +97,23 @@ class WorkbenchMixin(DealershipMixin):
     def counts(self, now):
         return selectors.today_counts(agent=self.request.user, dealership=self.dealership, now=now)
 
-    def current_context(self, *, now, invitation=None, feedback=None, error=None, values=None) -> dict:
-        """What the partial shows: the call card of ``invitation`` (default: the agent's next customer) with
-        the customer's summary, the script and offer of its variant and the outcome form; or the empty state."""
+    def current_context(self, *, now, invitation=None, touch=None, feedback=None, error=None, values=None) -> dict:
+        """What the partial shows: the call card of ``invitation`` or ``touch`` (default: the head of the agent's
+        one queue, an invitation or a follow-up call) with the customer's summary and contact history, the script
+        (and the offer of an invitation's variant) and the outcome form; or the empty state."""
         dealership = self.dealership
         zone = dealership.zone
         today = timezone.localdate(now, zone)
         agent = self.request.user
-        if invitation is None:
-            card = callcard.next_call_card(agent=agent, dealership=dealership, now=now)
-        else:
+        if invitation is not None:
             card = callcard.call_card(dealership=dealership, pk=invitation.pk, now=now)
+        elif touch is not None:
+            card = callcard.touch_card(dealership=dealership, pk=touch.pk, now=now)
+        else:
+            card = callcard.next_call_card(agent=agent, dealership=dealership, now=now)
         context = {
             "invitation": card and card.invitation,
+            "touch": card and card.touch,
             "feedback": feedback,
             "error": error,
             "today": today,
@@ -110,36 +122,55 @@ class WorkbenchMixin(DealershipMixin):
         if card is None:
             context["next_due_at"] = selectors.agent_next_due_at(agent=agent, dealership=dealership, now=now)
             return context
-        invitation, segment = card.invitation, card.segment
-        customer, campaign = invitation.customer, invitation.campaign
+        segment, customer = card.segment, card.customer
         values = values or {}
         context.update(
             customer=customer,
-            group=invitation.target_group,
-            campaign=campaign,
-            vehicle=invitation.vehicle,
-            phone_visible=invitation.agent_id == agent.pk,
             segment=segment,
             talking_point=TALKING_POINTS.get(segment.c3_group) if segment else None,
             last_visit=card.last_visit,
             coupons=card.coupons,
-            script=invitation.script,
-            offers=card.offers,
-            attempt_number=invitation.attempts + 1,
-            earlier_calls=list(invitation.attempts_made.order_by("-called_at", "-id")[:3])
-            if invitation.last_called_at
-            else [],
-            time_slots=TIME_SLOTS,
-            min_day=today,
-            max_day=campaign.ends_on,
+            history=card.history,
+            decline_reasons=CallAttempt.DeclineReason.choices,
             min_call_back=timezone.localtime(now, zone).strftime("%Y-%m-%dT%H:%M"),
             values={
-                "appointment_date": values.get("appointment_date")
-                or default_appointment_day(today, campaign).isoformat(),
-                "time_slot": values.get("time_slot", ""),
                 "call_back_at": values.get("call_back_at") or default_call_back(now, zone).strftime("%Y-%m-%dT%H:%M"),
                 "note": values.get("note", ""),
             },
+        )
+        if card.touch is not None:
+            touch = card.touch
+            context.update(
+                contact_refusal=contact.refusal(customer, touch.touch_class, "call"),
+                phone_visible=touch.assignee_id == agent.pk,
+                vehicle=card.vehicle,
+                visit=touch.visit,
+                campaign=touch.invitation.campaign if touch.invitation_id else None,
+                complaint=touch.complaint,
+                script=followup_calls.script_for(touch.kind, dealership.name),
+                asks_satisfaction=touch.kind in followup_calls.SATISFACTION_KINDS,
+                scores=range(1, 6),
+                attempt_number=touch.attempts + 1,
+            )
+            return context
+        invitation = card.invitation
+        campaign = invitation.campaign
+        context.update(
+            contact_refusal=contact.refusal(customer, contact.MARKETING, "call"),
+            group=invitation.target_group,
+            campaign=campaign,
+            vehicle=invitation.vehicle,
+            phone_visible=invitation.agent_id == agent.pk,
+            script=invitation.script,
+            offers=card.offers,
+            attempt_number=invitation.attempts + 1,
+            time_slots=TIME_SLOTS,
+            min_day=today,
+            max_day=campaign.ends_on,
+        )
+        context["values"].update(
+            appointment_date=values.get("appointment_date") or default_appointment_day(today, campaign).isoformat(),
+            time_slot=values.get("time_slot", ""),
         )
         return context
 
@@ -176,15 +207,34 @@ class CountsView(WorkbenchMixin, View):
         return TemplateResponse(request, "campaigns/workbench/_counts.html", context)
 
 
+def _call_back_at(data, zone: ZoneInfo) -> datetime | None:
+    raw = (data.get("call_back_at") or "").strip()
+    try:
+        moment = parse_datetime(raw) if raw else None
+    except ValueError:
+        moment = None
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, zone)
+    return moment
+
+
+CALL_BACK_FORMAT = gettext_lazy("Give the call-back time as a day and a time (YYYY-MM-DD HH:MM).")
+
+
 def parse_outcome(data, zone: ZoneInfo) -> tuple[dict, str | None]:
     """The service's arguments from the posted fields, or the reason they are unusable.
 
-    Only the fields of the chosen outcome are read: a date left in the form is ignored on "no answer".
+    Only the fields of the chosen outcome are read: a date left in the form is ignored on "no answer". A
+    ``reason`` posted without an outcome (the decline picker's buttons) is "declined" for that reason.
     """
     outcome = (data.get("outcome") or "").strip()
+    if not outcome and data.get("reason"):
+        outcome = Outcome.DECLINED
     if outcome not in Outcome.values:
         return {}, _("Choose an outcome: no answer, busy, wrong number, declined, call back or accepted.")
     arguments = {"outcome": outcome, "note": (data.get("note") or "").strip()[:200]}
+    if outcome == Outcome.DECLINED:
+        arguments["reason"] = (data.get("reason") or "").strip()
     if outcome == Outcome.ACCEPTED:
         raw = (data.get("appointment_date") or "").strip()
         try:
@@ -196,15 +246,34 @@ def parse_outcome(data, zone: ZoneInfo) -> tuple[dict, str | None]:
         arguments["appointment_date"] = day
         arguments["time_slot"] = (data.get("time_slot") or "").strip()[:20]
     elif outcome == Outcome.CALL_BACK:
-        raw = (data.get("call_back_at") or "").strip()
-        try:
-            moment = parse_datetime(raw) if raw else None
-        except ValueError:
-            moment = None
+        moment = _call_back_at(data, zone)
         if moment is None:
-            return arguments, _("Give the call-back time as a day and a time (YYYY-MM-DD HH:MM).")
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment, zone)
+            return arguments, str(CALL_BACK_FORMAT)
+        arguments["call_back_at"] = moment
+    return arguments, None
+
+
+def parse_followup_outcome(data, zone: ZoneInfo) -> tuple[dict, str | None]:
+    """``followups.calls.followup_call_record``'s arguments from the posted fields, or why they are unusable.
+    A ``reason`` posted without an outcome is "declined" for that reason; a ``satisfaction`` score without one
+    is "reached" with that score (the pickers' buttons)."""
+    FollowupOutcome = TouchAttempt.Outcome
+    outcome = (data.get("outcome") or "").strip()
+    if not outcome and data.get("reason"):
+        outcome = FollowupOutcome.DECLINED
+    elif not outcome and data.get("satisfaction"):
+        outcome = FollowupOutcome.DONE
+    if outcome not in FollowupOutcome.values:
+        return {}, _("Choose an outcome: reached, no answer, busy, wrong number, declined, call back or complaint.")
+    arguments = {"outcome": outcome, "note": (data.get("note") or "").strip()[:500]}
+    if outcome == FollowupOutcome.DECLINED:
+        arguments["reason"] = (data.get("reason") or "").strip()
+    if outcome in (FollowupOutcome.DONE, FollowupOutcome.COMPLAINT) and data.get("satisfaction"):
+        arguments["satisfaction"] = data.get("satisfaction")
+    if outcome == FollowupOutcome.CALL_BACK:
+        moment = _call_back_at(data, zone)
+        if moment is None:
+            return arguments, str(CALL_BACK_FORMAT)
         arguments["call_back_at"] = moment
     return arguments, None
 
@@ -241,7 +310,7 @@ def recorded_message(attempt: CallAttempt, dealership) -> str:
             "name": name
         }
     if attempt.outcome == Outcome.DECLINED:
-        return _("%(name)s declined.") % {"name": name}
+        return _("%(name)s declined (%(reason)s).") % {"name": name, "reason": attempt.get_reason_display()}
     if attempt.outcome == Outcome.CALL_BACK:
         return _("%(name)s: call back at %(time)s.") % {"name": name, "time": _local(attempt.call_back_at, dealership)}
     appointment = invitation.appointment
@@ -318,6 +387,116 @@ class OutcomeView(WorkbenchMixin, View):
         return self.render_current(context, 409, calls_changed=True)
 
 
+def followup_recorded_message(attempt: TouchAttempt, dealership) -> str:
+    """What the agent reads after a follow-up call was recorded."""
+    FollowupOutcome = TouchAttempt.Outcome
+    touch = attempt.touch
+    name, what = touch.customer.name, attempt.get_outcome_display()
+    if attempt.outcome in (FollowupOutcome.NO_ANSWER, FollowupOutcome.BUSY):
+        if touch.status == Touch.Status.FAILED:
+            return _("%(name)s: %(what)s. That was the last attempt: the follow-up call is closed.") % {
+                "name": name,
+                "what": what,
+            }
+        return _("%(name)s: %(what)s. They come back to your list from %(time)s.") % {
+            "name": name,
+            "what": what,
+            "time": _local(touch.due_at, dealership),
+        }
+    if attempt.outcome == FollowupOutcome.WRONG_NUMBER:
+        return _("%(name)s: wrong number. The customer is flagged for a data check and leaves every call list.") % {
+            "name": name
+        }
+    if attempt.outcome == FollowupOutcome.DECLINED:
+        return _("%(name)s declined (%(reason)s).") % {
+            "name": name,
+            "reason": CallAttempt.DeclineReason(attempt.reason).label,
+        }
+    if attempt.outcome == FollowupOutcome.CALL_BACK:
+        return _("%(name)s: call back at %(time)s.") % {"name": name, "time": _local(attempt.call_back_at, dealership)}
+    if attempt.outcome == FollowupOutcome.COMPLAINT:
+        return _("%(name)s: complaint raised. It is opened for the after-sales manager.") % {"name": name}
+    if attempt.satisfaction:
+        return _("%(name)s reached: satisfaction %(score)d of 5.") % {"name": name, "score": attempt.satisfaction}
+    return _("%(name)s reached: the follow-up call is done.") % {"name": name}
+
+
+def _followup_workable(touch: Touch, agent, now: datetime) -> bool:
+    """Whether the follow-up call is one to make now: still planned, the agent's, due, not expired, and the
+    customer may still be called for its class."""
+    return (
+        touch.status == Touch.Status.PLANNED
+        and touch.assignee_id == agent.pk
+        and touch.due_at <= now
+        and (touch.expires_at is None or touch.expires_at > now)
+        and contact.may_contact(touch.customer, touch.touch_class, "call")
+    )
+
+
+class FollowupOutcomeView(WorkbenchMixin, View):
+    """Record one follow-up call (POST) and answer with the next customer, as ``OutcomeView`` does for an
+    invitation: 200 recorded, 422 refused (the same card with the reason), 409 not due any more (recorded a
+    moment ago in another tab, closed, or the customer may no longer be called: the next card with a
+    warning), 404 not one of the agent's follow-up calls."""
+
+    def post(self, request, pk):
+        now = self.now()
+        touch = followup_calls.touch_for_agent(agent=request.user, dealership=self.dealership, pk=pk)
+        if touch is None or touch.assignee_id != request.user.pk:
+            raise Http404
+        arguments, problem = parse_followup_outcome(request.POST, self.dealership.zone)
+        status = 422
+        attempt = None
+        if problem is None and _followup_workable(touch, request.user, now):
+            try:
+                attempt = followup_calls.followup_call_record(touch=touch, agent=request.user, now=now, **arguments)
+            except StateConflict:
+                touch.refresh_from_db()
+            except ApplicationError as exc:
+                problem = exc.message
+        if problem is None and attempt is None:
+            return self.stale(touch, now)
+        if problem is not None:
+            if not request.htmx:
+                messages.error(request, problem)
+                return redirect("calls:workbench")
+            values = {"call_back_at": request.POST.get("call_back_at", ""), "note": request.POST.get("note", "")}
+            context = self.current_context(now=now, touch=touch, error=problem, values=values)
+            context["error_outcome"] = arguments.get("outcome")
+            return self.render_current(context, status=status)
+        text = followup_recorded_message(attempt, self.dealership)
+        if not request.htmx:
+            messages.success(request, text)
+            return redirect("calls:workbench")
+        context = self.current_context(now=now, feedback={"level": "success", "text": text})
+        return self.render_current(context, calls_changed=True)
+
+    def stale(self, touch: Touch, now):
+        touch.refresh_from_db()
+        name = touch.customer.name
+        refusal = contact.refusal(touch.customer, touch.touch_class, "call")
+        if refusal is not None:
+            text = _("%(name)s may no longer be called: %(why)s Nothing was added.") % {
+                "name": name,
+                "why": refusal.message,
+            }
+        elif touch.status == Touch.Status.PLANNED and touch.due_at > now:
+            text = _("%(name)s was already recorded; they are due again at %(time)s. Nothing was added.") % {
+                "name": name,
+                "time": _local(touch.due_at, self.dealership),
+            }
+        else:
+            text = _("%(name)s is no longer on your list to call (%(status)s). Nothing was added.") % {
+                "name": name,
+                "status": touch.get_status_display().lower(),
+            }
+        if not self.request.htmx:
+            messages.warning(self.request, text)
+            return redirect("calls:workbench")
+        context = self.current_context(now=now, feedback={"level": "warning", "text": text})
+        return self.render_current(context, 409, calls_changed=True)
+
+
 # --- The coupon desk -------------------------------------------------------------------------------------
 
 
@@ -368,7 +547,11 @@ class CouponRedeemView(DealershipMixin, TemplateView):
         visits = recent_visits(self.dealership, coupon.customer)
         return {
             "coupon": coupon,
-            "visits": visits,
+            # the visits it may be redeemed on (the redemption rule itself); any_visits: whether there are others
+            "visits": services.coupon_visit_choices(
+                coupon=coupon, visits=visits, today=today, dealership=self.dealership
+            ),
+            "any_visits": visits,
             "closed": not (coupon.status == Coupon.Status.ISSUED and coupon.expires_on >= today),
             "today": today,
         }

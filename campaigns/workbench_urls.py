@@ -1,7 +1,7 @@
 """The call-centre agent's workbench and the counter's coupon desk (under /calls/).
 
-``calls:next``, ``calls:outcome`` and ``calls:counts`` are a contract (a benchmark calls them): see
-``campaigns.workbench``.
+``calls:next``, ``calls:outcome``, ``calls:followup-outcome`` and ``calls:counts`` are a contract (a benchmark
+calls them): see ``campaigns.workbench``.
 """
 
 from django.urls import path
@@ -15,6 +15,7 @@ urlpatterns = [
     path("next/", workbench.NextCustomerView.as_view(), name="next"),
     path("counts/", workbench.CountsView.as_view(), name="counts"),
     path("<int:pk>/outcome/", workbench.OutcomeView.as_view(), name="outcome"),
+    path("touches/<int:pk>/outcome/", workbench.FollowupOutcomeView.as_view(), name="followup-outcome"),
     path("coupons/redeem/", workbench.CouponRedeemView.as_view(), name="coupon-redeem"),
     path("coupons/<int:pk>/void/", workbench.CouponVoidView.as_view(), name="coupon-void"),
 ]

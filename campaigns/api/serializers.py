@@ -309,6 +309,7 @@ class CallAttemptSerializer(serializers.ModelSerializer):
             "called_at",
             "call_back_at",
             "appointment_date",
+            "reason",
             "note",
         ]
         read_only_fields = fields
@@ -348,6 +349,13 @@ class OutcomeSerializer(ScopedSerializerMixin, serializers.Serializer):
         required=False, allow_blank=True, max_length=20, default="", help_text=_("For an acceptance, e.g. 09:00-10:00.")
     )
     note = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    reason = serializers.ChoiceField(
+        choices=CallAttempt.DeclineReason.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("For a decline: why the customer declined (required then, and only then)."),
+    )
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

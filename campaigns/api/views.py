@@ -342,6 +342,7 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     filterset_class = filters.InvitationFilter
     search_fields = ["customer__name", "customer__customer_no", "vehicle__plate"]
     action_permissions = {"list": VIEW, "retrieve": VIEW, "next": CALLS, "outcome": CALLS}
+    error_codes = {"outcome": {400: ["reason_required", "reason_not_asked", "unknown_reason"]}}
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -382,7 +383,7 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         description=_(
             "Only the agent the invitation is assigned to, while the campaign runs. Accepted needs the "
             "appointment date (an appointment is booked and the group's offer issued as coupons); call back "
-            "needs the time."
+            "needs the time; declined needs the reason (code reason_required without it)."
         ),
         request=serializers.OutcomeSerializer,
         responses={201: serializers.OutcomeResultSerializer, 400: REFUSED, 403: FORBIDDEN, 404: NOT_FOUND},

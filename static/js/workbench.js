@@ -1,7 +1,10 @@
-// The agent's workbench from the keyboard. Keys 1–6 record an outcome (the buttons' data-key); D, T and N
+// The agent's workbench from the keyboard. Keys 1–7 record an outcome (the buttons' data-key); D, T and N
 // focus the appointment date, the call-back time and the note; while a field has the focus, keys type into it,
 // Esc leaves it and Enter records the outcome the field belongs to (its data-enter-key). A key pressed while
 // a call is being recorded is ignored, so a double press never records twice.
+// An outcome that needs a choice (declined: its reason; a satisfaction call reached: the score) opens a small
+// picker instead (the button's data-picker names it): there a number key records the choice (its
+// data-pick-key), Esc closes it. The card is an invitation's or a follow-up call's: the same keys work on both.
 // The server answers 422 (refused: the same customer with the reason) and 409 (not due any more: the next
 // customer with a warning) with a partial to show: htmx swaps those too.
 (function () {
@@ -37,6 +40,33 @@
     button.click();
     return true;
   }
+
+  // The pickers: at most one open; opening one closes the other.
+  const openPicker = () => current.querySelector(".outcome-picker:not([hidden])");
+  function closePicker() {
+    const picker = openPicker();
+    if (!picker) return;
+    picker.hidden = true;
+    const opener = current.querySelector(`[data-picker="${picker.id}"]`);
+    if (opener) opener.setAttribute("aria-expanded", "false");
+    const title = current.querySelector("#call-card-title");
+    if (title) title.focus({ preventScroll: true });
+  }
+  function showPicker(opener) {
+    const picker = document.getElementById(opener.dataset.picker);
+    if (!picker || !current.contains(picker)) return;
+    closePicker();
+    picker.hidden = false;
+    opener.setAttribute("aria-expanded", "true");
+    const first = picker.querySelector("button[data-pick-key]");
+    if (first) first.focus({ preventScroll: true });
+  }
+  current.addEventListener("click", (event) => {
+    const opener = event.target.closest("[data-picker]");
+    if (!opener || !current.contains(opener) || busy) return;
+    event.preventDefault();
+    showPicker(opener);
+  });
 
   document.body.addEventListener("htmx:beforeRequest", (event) => {
     if (current.contains(event.target) || event.target === current) {
@@ -85,6 +115,18 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    const picker = openPicker();
+    if (picker) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        closePicker();
+      } else if (/^[1-9]$/.test(event.key)) {
+        event.preventDefault();
+        const choice = picker.querySelector(`button[data-pick-key="${event.key}"]`);
+        if (choice && !choice.disabled && !busy) choice.click();
+      }
+      return;
+    }
     const active = document.activeElement;
     const typing =
       active && (["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName) || active.isContentEditable);
@@ -101,7 +143,7 @@
       }
       return;
     }
-    if (/^[1-6]$/.test(event.key)) {
+    if (/^[1-9]$/.test(event.key)) {
       if (press(event.key)) event.preventDefault();
       return;
     }

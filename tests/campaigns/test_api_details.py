@@ -387,7 +387,7 @@ def test_invitation_filters(listed, agent, agent2, as_manager, api_client_for):
     every = set(Invitation.objects.values_list("pk", flat=True))
     low = set(Invitation.objects.filter(target_group=listed["low"]).values_list("pk", flat=True))
     first = own_invitation(campaign, agent)
-    services.call_record(invitation=first, agent=agent, outcome="declined")
+    services.call_record(invitation=first, agent=agent, outcome="declined", reason="not_needed")
     assert ids(api.get(listing, {"campaign": campaign.pk})) == every
     assert ids(api.get(listing, {"target_group": listed["low"].pk})) == low
     assert ids(api.get(listing, {"agent": agent2.pk})) == set(

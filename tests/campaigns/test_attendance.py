@@ -46,7 +46,7 @@ def test_a_visit_in_the_period_counts_before_or_after_the_call_and_one_outside_d
     # Given six invitees, each called on 1 December, with visits on various days
     before_call, after_call, first_day, last_day, outside, never = invite(6)
     for inv in Invitation.objects.filter(campaign=campaign):
-        services.call_record(invitation=inv, agent=agent, outcome="declined")
+        services.call_record(invitation=inv, agent=agent, outcome="declined", reason="not_needed")
     visit(before_call, date(2026, 11, 22))
     visit(after_call, date(2026, 12, 10))
     visit(first_day, START)
@@ -217,7 +217,7 @@ def test_signed_means_accepted_with_an_appointment_and_the_success_rate_is_booke
     invite(4, goal_rate=Decimal("0.18"))
     first, second, third, _fourth = Invitation.objects.filter(campaign=campaign).order_by("id")
     services.call_record(invitation=first, agent=agent, outcome="accepted", appointment_date=date(2026, 12, 5))
-    services.call_record(invitation=second, agent=agent, outcome="declined")
+    services.call_record(invitation=second, agent=agent, outcome="declined", reason="not_needed")
     services.call_record(invitation=third, agent=agent, outcome="no_answer")
 
     row = selectors.group_summary(campaign=campaign)[0]

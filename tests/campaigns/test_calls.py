@@ -188,7 +188,7 @@ def test_a_wrong_number_is_in_the_customers_history_with_the_agent(listed, agent
 def test_a_declined_invitation_is_closed(dealership, listed, agent):
     inv, *_ = listed(1)
 
-    call(inv, agent, "declined")
+    call(inv, agent, "declined", reason="not_needed")
 
     assert inv.status == Invitation.Status.DECLINED and queue(agent, dealership) == []
     with pytest.raises(ApplicationError, match=r"This invitation is already closed \(declined\)."):
@@ -302,7 +302,7 @@ def test_an_unknown_outcome_is_refused(listed, agent):
     ("change", "message"),
     [
         ({"do_not_contact": True}, "do-not-contact"),
-        ({"marketing_consent": False}, "withdrawn marketing consent"),
+        ({"marketing_consent": False}, r"withdrawn\) marketing consent"),
         ({"flag_wrong_number": True}, "known to be wrong"),
     ],
 )
@@ -327,7 +327,7 @@ def test_a_call_centre_manager_works_the_calls_given_to_them(dealership, campaig
     make_group({})
     generate(campaign, [cc_manager])
     inv = selectors.next_invitation(agent=cc_manager, dealership=dealership)
-    assert call(inv, cc_manager, "declined").agent == cc_manager
+    assert call(inv, cc_manager, "declined", reason="not_needed").agent == cc_manager
 
 
 # --- the dealership's own day ------------------------------------------------------------------------------

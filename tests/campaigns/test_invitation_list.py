@@ -283,7 +283,7 @@ def test_an_agents_open_invitations_move_to_the_others_when_they_are_away(
     assert list(ids.values_list("target_group_id", flat=True)) != sorted(ids.values_list("target_group_id", flat=True))
     # and two calls of the away agent that closed their invitations
     mine = list(Invitation.objects.filter(campaign=campaign, agent=agent).order_by("id"))
-    services.call_record(invitation=mine[0], agent=agent, outcome="declined")
+    services.call_record(invitation=mine[0], agent=agent, outcome="declined", reason="not_needed")
     services.call_record(invitation=mine[1], agent=agent, outcome="accepted", appointment_date=date(2026, 12, 5))
     others_before = {
         i.pk: i.agent_id for i in Invitation.objects.filter(campaign=campaign).exclude(agent=agent).exclude(agent=None)

@@ -83,7 +83,7 @@ def test_before_any_call_the_ab_and_holdout_panel_says_no_data_yet(client_for, a
 def test_once_both_variants_are_called_the_figures_show(client_for, as_manager, campaign, ab_holdout, agent):
     with time_machine.travel(NOW, tick=False):
         for invitation in Invitation.objects.filter(campaign=campaign, holdout=False):
-            services.call_record(invitation=invitation, agent=agent, outcome="declined")
+            services.call_record(invitation=invitation, agent=agent, outcome="declined", reason="not_needed")
 
     html = text(client_for(as_manager).get(url("detail", campaign.pk)))
 
@@ -97,7 +97,7 @@ def test_once_both_variants_are_called_the_figures_show(client_for, as_manager, 
 def test_the_interval_shows_once_there_is_something_to_measure(client_for, as_manager, campaign, ab_holdout, agent):
     with time_machine.travel(NOW, tick=False):
         for i, invitation in enumerate(Invitation.objects.filter(campaign=campaign, holdout=False).order_by("id")):
-            services.call_record(invitation=invitation, agent=agent, outcome="declined")
+            services.call_record(invitation=invitation, agent=agent, outcome="declined", reason="not_needed")
             if i % 2:
                 ServiceVisitFactory(
                     vehicle=invitation.customer.vehicles.first(), opened_on=date(2026, 12, 1), closed_on=None

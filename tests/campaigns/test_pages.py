@@ -615,7 +615,7 @@ def test_the_results_show_each_groups_figures(
         services.invitation_list_generate(campaign=campaign, agents=[agent])
         first, second, *_rest = Invitation.objects.filter(campaign=campaign).order_by("id")
         services.call_record(invitation=first, agent=agent, outcome="accepted", appointment_date=date(2026, 12, 5))
-        services.call_record(invitation=second, agent=agent, outcome="declined")
+        services.call_record(invitation=second, agent=agent, outcome="declined", reason="not_needed")
     for invitation, amount in ((first, "800.00"), (second, "455.50")):
         ServiceVisitFactory(
             vehicle=invitation.customer.vehicles.first(),
@@ -652,7 +652,7 @@ def test_the_goal_is_judged_only_once_the_group_has_been_called(client_for, as_m
     # When the first call is declined, then the group is below its goal
     with time_machine.travel(NOW, tick=False):
         first = Invitation.objects.filter(campaign=campaign, agent=agent).order_by("id").first()
-        services.call_record(invitation=first, agent=agent, outcome="declined")
+        services.call_record(invitation=first, agent=agent, outcome="declined", reason="not_needed")
     html = text(client_for(as_manager).get(url("detail", campaign.pk)))
     assert "Below the goal" in html
 
@@ -678,7 +678,7 @@ def test_ab_variants_and_the_holdout_are_compared(client_for, as_manager, campai
             vehicle=invitation.customer.vehicles.first(), opened_on=date(2026, 12, 5), closed_on=date(2026, 12, 5)
         )
     for invitation in Invitation.objects.filter(campaign=campaign, holdout=False, variant="A"):
-        services.call_record(invitation=invitation, agent=agent, outcome="declined")
+        services.call_record(invitation=invitation, agent=agent, outcome="declined", reason="not_needed")
 
     html = text(client_for(as_manager).get(url("detail", campaign.pk)))
 

@@ -45,7 +45,7 @@ def called(campaign, person, agent, second_agent):
                     closed_on=VISIT_DAY,
                     total_amount=Decimal(amount),
                 )
-            services.call_record(invitation=invitations[-1], agent=caller, outcome="declined")
+            services.call_record(invitation=invitations[-1], agent=caller, outcome="declined", reason="not_needed")
     walk_in = person()
     ServiceVisitFactory(
         vehicle=walk_in.vehicles.first(),

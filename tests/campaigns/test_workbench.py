@@ -101,21 +101,26 @@ def test_other_roles_may_not_work_calls(client_for, users, role, first):
     assert client.get(WORKBENCH).status_code == 403
     assert client.get(NEXT, headers=HTMX).status_code == 403
     assert client.get(COUNTS, headers=HTMX).status_code == 403
-    assert client.post(outcome_url(first), {"outcome": "declined"}, headers=HTMX).status_code == 403
+    assert (
+        client.post(outcome_url(first), {"outcome": "declined", "reason": "not_needed"}, headers=HTMX).status_code
+        == 403
+    )
     assert not CallAttempt.objects.exists()
 
 
 def test_an_agent_of_another_store_does_not_find_our_invitation(client_for, other_dealership, first):
     stranger = UserFactory(username="stranger", role=Role.AGENT, dealerships=[other_dealership])
 
-    response = client_for(stranger).post(outcome_url(first), {"outcome": "declined"}, headers=HTMX)
+    response = client_for(stranger).post(
+        outcome_url(first), {"outcome": "declined", "reason": "not_needed"}, headers=HTMX
+    )
 
     assert response.status_code == 404
     assert not CallAttempt.objects.exists()
 
 
 def test_todays_counts_are_the_agents_own_in_their_store(client_for, dealership, other_dealership, agent, first):
-    services.call_record(invitation=first, agent=agent, outcome="declined", now=NOW)
+    services.call_record(invitation=first, agent=agent, outcome="declined", reason="not_needed", now=NOW)
     stranger = UserFactory(username="stranger", role=Role.AGENT, dealerships=[other_dealership])
     colleague = UserFactory(username="colleague", role=Role.AGENT, dealerships=[dealership])
 
@@ -132,7 +137,9 @@ def test_todays_counts_are_the_agents_own_in_their_store(client_for, dealership,
 def test_another_agents_invitation_is_not_found(client_for, dealership, first):
     colleague = UserFactory(username="colleague", role=Role.AGENT, dealerships=[dealership])
 
-    response = client_for(colleague).post(outcome_url(first), {"outcome": "declined"}, headers=HTMX)
+    response = client_for(colleague).post(
+        outcome_url(first), {"outcome": "declined", "reason": "not_needed"}, headers=HTMX
+    )
 
     assert response.status_code == 404
     assert client_for(colleague).get(NEXT, headers=HTMX).status_code == 200
@@ -141,7 +148,7 @@ def test_another_agents_invitation_is_not_found(client_for, dealership, first):
 
 def test_anonymous_visitors_log_in_first(client, first):
     assert client.get(WORKBENCH).status_code == 302
-    assert client.post(outcome_url(first), {"outcome": "declined"}).status_code == 302
+    assert client.post(outcome_url(first), {"outcome": "declined", "reason": "not_needed"}).status_code == 302
 
 
 # --- The page and the next customer ----------------------------------------------------------------------
@@ -176,8 +183,9 @@ def test_the_next_customer_shows_what_the_agent_needs(client_for, agent, dealers
     assert Coupon.objects.get().code in page
     assert SCRIPT_A in page and "¥100 工时券" in page and "¥100 off labour" in page
     assert "Attempt 1 of 3" in page
-    for key, outcome in [("1", "no_answer"), ("2", "busy"), ("3", "wrong_number"), ("4", "declined")]:
+    for key, outcome in [("1", "no_answer"), ("2", "busy"), ("3", "wrong_number")]:
         assert f'value="{outcome}" data-key="{key}"' in page
+    assert 'data-key="4" data-picker="decline-reasons"' in page and 'name="reason" value="price"' in page
     assert 'value="call_back" data-key="5"' in page and 'value="accepted" data-key="6"' in page
     assert re.search(r'name="appointment_date"\s+value="2026-12-02"', page)  # tomorrow by default
     assert 'name="call_back_at"' in page and 'type="datetime-local"' in page
@@ -237,7 +245,7 @@ def test_a_customer_who_withdrew_consent_meanwhile_is_not_called(client_for, age
     Customer.objects.filter(pk=invitations[0].customer_id).update(marketing_consent=False)
 
     # the agent still has them on screen and records the call: refused, and the next customer follows
-    response = client.post(outcome_url(invitations[0]), {"outcome": "declined"}, headers=HTMX)
+    response = client.post(outcome_url(invitations[0]), {"outcome": "declined", "reason": "not_needed"}, headers=HTMX)
 
     assert response.status_code == 409 and "may no longer be called" in html(response)
     assert shown_invitation(response) == invitations[1].pk
@@ -319,7 +327,11 @@ OUTCOMES = [
     ),
     ({"outcome": "busy"}, Invitation.Status.PENDING, "Busy. They come back"),
     ({"outcome": "wrong_number"}, Invitation.Status.WRONG_NUMBER, "wrong number"),
-    ({"outcome": "declined", "note": "已在外地保养"}, Invitation.Status.DECLINED, "declined."),
+    (
+        {"outcome": "declined", "reason": "elsewhere", "note": "已在外地保养"},
+        Invitation.Status.DECLINED,
+        "declined (Services the car elsewhere).",
+    ),
     (
         {"outcome": "call_back", "call_back_at": "2026-12-01T15:30"},
         Invitation.Status.CALL_BACK,
@@ -453,7 +465,7 @@ def test_the_same_call_posted_twice_is_recorded_once(client_for, agent, invitati
 
 def test_a_closed_invitation_is_not_recorded_again(client_for, agent, invitations):
     client = client_for(agent)
-    client.post(outcome_url(invitations[0]), {"outcome": "declined"}, headers=HTMX)
+    client.post(outcome_url(invitations[0]), {"outcome": "declined", "reason": "not_needed"}, headers=HTMX)
 
     response = client.post(outcome_url(invitations[0]), {"outcome": "accepted", "appointment_date": "2026-12-03"})
 
@@ -464,11 +476,11 @@ def test_a_closed_invitation_is_not_recorded_again(client_for, agent, invitation
 def test_without_htmx_the_outcome_is_recorded_and_the_workbench_comes_back(client_for, agent, first):
     client = client_for(agent)
 
-    response = client.post(outcome_url(first), {"outcome": "declined"})
+    response = client.post(outcome_url(first), {"outcome": "declined", "reason": "not_needed"})
 
     assert response.status_code == 302 and response.url == WORKBENCH
     assert CallAttempt.objects.get().outcome == "declined"
-    assert "declined." in html(client.get(WORKBENCH))
+    assert "declined (No need at the moment)." in html(client.get(WORKBENCH))
 
     refused = client.post(outcome_url(Invitation.objects.exclude(pk=first.pk).first()), {"outcome": "accepted"})
     assert refused.status_code == 302
@@ -481,10 +493,15 @@ def test_the_outcome_needs_the_csrf_token(agent, first):
     client = Client(enforce_csrf_checks=True)
     client.force_login(agent)
 
-    assert client.post(outcome_url(first), {"outcome": "declined"}, headers=HTMX).status_code == 403
+    assert (
+        client.post(outcome_url(first), {"outcome": "declined", "reason": "not_needed"}, headers=HTMX).status_code
+        == 403
+    )
     page = client.get(WORKBENCH)
     token = page.cookies["csrftoken"].value
-    response = client.post(outcome_url(first), {"outcome": "declined"}, headers={**HTMX, "X-CSRFToken": token})
+    response = client.post(
+        outcome_url(first), {"outcome": "declined", "reason": "not_needed"}, headers={**HTMX, "X-CSRFToken": token}
+    )
     assert response.status_code == 200
 
 
@@ -514,10 +531,11 @@ def test_next_and_outcome_take_a_small_constant_number_of_queries(
     client_for, agent, campaign, person, invitations, offer, django_assert_num_queries, django_assert_max_num_queries
 ):
     client = client_for(agent)
-    # the session, the user and the store (3); the call card in one statement (on PostgreSQL between the two
-    # settings that keep its join order); the customer's open coupons and the group's offer
-    card = 3 if connection.vendor == "postgresql" else 1
-    with django_assert_num_queries(3 + card + 2):
+    # the session, the user and the store (3); the head of the one queue (invitations and follow-up calls) in
+    # one statement, the card of the winner in one (on PostgreSQL both between the two settings that keep their
+    # join order); the customer's open coupons, the group's offer and the customer's contact history
+    card = 2 + 2 if connection.vendor == "postgresql" else 2
+    with django_assert_num_queries(3 + card + 3):
         client.get(NEXT, headers=HTMX)
     few = _queries(client, "get", NEXT)
 
@@ -534,7 +552,7 @@ def test_next_and_outcome_take_a_small_constant_number_of_queries(
     # test's transaction holds the request's), then the next customer as above
     with django_assert_num_queries(few + 1 + 2 + 4):
         client.post(outcome_url(invitations[0]), {"outcome": "no_answer"}, headers=HTMX)
-    with django_assert_max_num_queries(few + 28):  # accepted: the appointment and the offer's coupon too
+    with django_assert_max_num_queries(few + 29):  # accepted: the appointment and the offer's coupon too
         data = {"outcome": "accepted", "appointment_date": "2026-12-04", "time_slot": ""}
         client.post(outcome_url(invitations[1]), data, headers=HTMX)
 
