@@ -23,6 +23,7 @@ from .models import (
     Vehicle,
     VehicleOwnership,
 )
+from .signals import CONSENT_WITHDRAWN, FLAG_RULES, SMS_OPT_OUT, send_rule_change
 from .validators import APPOINTMENT_NOT_PAST
 
 CUSTOMER_FIELDS = [
@@ -137,6 +138,7 @@ def customer_create(
 def customer_update(*, customer: Customer, acting_user=None, **data) -> Customer:
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     old_phone = customer.phone
+    flags_before = {rule: getattr(customer, field) for rule, field in FLAG_RULES.items()}
     _assign(customer, CUSTOMER_FIELDS, data)
     _save(
         customer,
@@ -147,6 +149,9 @@ def customer_update(*, customer: Customer, acting_user=None, **data) -> Customer
         _flag_phone(customer)
         customers_flag_duplicate_phones(dealership=customer.dealership)
         customer.refresh_from_db(fields=["flag_possible_duplicate"])
+    for rule, field in FLAG_RULES.items():  # do-not-contact or a wrong number: pending touches stop at once
+        if getattr(customer, field) and not flags_before[rule]:
+            send_rule_change(customer, rule)
     return customer
 
 
@@ -188,6 +193,35 @@ def consent_record(
         fresh.consent_changed_at = customer.consent_changed_at = occurred_at
         fresh.consent_channel = customer.consent_channel = channel
         fresh.save(update_fields=["marketing_consent", "consent_changed_at", "consent_channel", "updated_at"])
+        if not granted:  # pending marketing stops at once
+            send_rule_change(fresh, CONSENT_WITHDRAWN)
+    return event
+
+
+@audited
+@transaction.atomic
+def sms_opt_out_record(
+    *, customer: Customer, acting_user=None, occurred_at: datetime | None = None, note: str = ""
+) -> ConsentEvent:
+    """The customer replied "T" (退订) to a text: SMS marketing stops (``sms_opt_out``), other channels keep the
+    consent they gave (``Customer.sms_opt_out``). Recorded as a withdrawal through SMS in the consent history
+    (its note says it is for texts), and the customer's change in their history."""
+    occurred_at = occurred_at or timezone.now()
+    event = ConsentEvent(
+        customer=customer,
+        granted=False,
+        occurred_at=occurred_at,
+        channel=ConsentChannel.SMS,
+        recorded_by=acting_user if getattr(acting_user, "pk", None) else None,
+        note=(note or _("Replied “T” to a text: marketing texts stop; other channels keep their consent."))[:200],
+    )
+    event.full_clean(exclude=["customer", "recorded_by"])
+    event.save()
+    fresh = Customer.objects.select_for_update().get(pk=customer.pk)
+    if not fresh.sms_opt_out:
+        fresh.sms_opt_out = customer.sms_opt_out = True
+        fresh.save(update_fields=["sms_opt_out", "updated_at"])
+    send_rule_change(fresh, SMS_OPT_OUT)
     return event
 
 

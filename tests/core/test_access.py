@@ -57,6 +57,10 @@ PUBLIC = {
     "set_language": "choosing the language, also on the login page",
     "api-token": "a REST client exchanges its username and password for a token here",
     "admin:login": "the Django admin's login page, for the platform's operators",
+    "api-followups-webhook-sms-receipt": "the SMS gateway's delivery receipts: signed with the shared secret "
+    "(HMAC over timestamp and body), not a session or token",
+    "api-followups-webhook-sms-reply": "customers' replies relayed by the SMS gateway: signed with the shared "
+    "secret (HMAC over timestamp and body), not a session or token",
     "surveys:answer": "a customer's survey: the signed, single-use link in their message is the key",
     "surveys:thanks": "the thank-you page a customer sees after answering a survey (nothing of theirs on it)",
     "invites:page": "an invitee's personal campaign page: the signed link in their message is the key",
