@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from followups.models import Complaint
 from followups.surveys import survey_token
@@ -19,6 +19,11 @@ def zh(text: str) -> str:
     """The words the page shows in Chinese (from the zh-hans catalogue once it has them)."""
     with translation.override("zh-hans"):
         return gettext(text)
+
+
+def pzh(context: str, text: str) -> str:
+    with translation.override("zh-hans"):
+        return pgettext(context, text)
 
 
 @pytest.fixture
@@ -37,7 +42,7 @@ def test_the_page_asks_in_chinese_without_a_login_and_nothing_inline(client, sur
     assert response.status_code == 200
     html = response.content.decode()
     assert '<html lang="zh-hans">' in html
-    assert zh("How satisfied are you with your visit?") in html and zh("Send") in html
+    assert zh("How satisfied are you with your visit?") in html and pzh("survey", "Send") in html
     assert survey.dealership.name in html
     assert len(re.findall(r'name="satisfaction"', html)) == 5 and len(re.findall(r'name="nps"', html)) == 11
     assert "<script" not in html and "<style" not in html and not re.search(r"\son\w+=", html)
