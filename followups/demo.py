@@ -50,7 +50,8 @@ from .models import (
 )
 from .surveys import survey_answer
 
-DEFAULT_DAYS = 3
+#: five days: a complaint of the first day has passed its first-response deadline (24 business hours) by the last
+DEFAULT_DAYS = 5
 LANGUAGES = ("zh-hans", "en")
 #: the kinds that go out as texts (their templates: SMS for each, e-mail too for the service texts)
 TEXT_KINDS = (
@@ -116,6 +117,8 @@ SURVEY_PATTERN = (
 #: surveys answered per day (of those sent): about two in three
 ANSWER_SHARE = 0.67
 RESOLUTION = "已安排技师复检并免费处理，客户表示认可"
+#: what the manager does with each complaint in turn
+COMPLAINT_TURNS = ("leave", "acknowledge", "close", "resolve")
 LATE_VISITS = 3
 
 
@@ -202,6 +205,7 @@ class _Replay:
         self.result = FollowupDemoResult(created=True)
         self.call_turn = 0
         self.survey_turn = 0
+        self.complaints_seen: set[int] = set()
 
     # --- the jobs, with their clock ---------------------------------------------------------------------
 
@@ -281,32 +285,33 @@ class _Replay:
             self.result.surveys_answered += 1
 
     def complaints(self, day: dt.date) -> None:
-        """The after-sales manager takes up the complaints opened before today: in turn one is left alone (its
-        deadline passes and it is escalated), one acknowledged, one resolved, one resolved and closed."""
-        if self.manager is None:
-            return
+        """The after-sales manager takes up the complaints opened before today, each once, in turn: the first is
+        left alone (its deadline passes and it is escalated), the next acknowledged, the next resolved and closed,
+        the next resolved; and so on."""
         when = _at(day, 16, 0, self.zone)
-        waiting = list(
-            Complaint.objects.filter(
+        waiting = [
+            complaint
+            for complaint in Complaint.objects.filter(
                 dealership=self.store, status=Complaint.Status.OPEN, opened_at__lt=_at(day, 0, 0, self.zone)
-            )
-            .filter(escalated_at__isnull=True)
-            .order_by("opened_at", "id")
-        )
-        with acting_as(self.manager):
-            for i, complaint in enumerate(waiting):
-                step = (
-                    Complaint.objects.filter(dealership=self.store, opened_at__lt=complaint.opened_at).count() + i
-                ) % 4
-                if step == 0:
-                    continue  # nobody takes it up: escalated when its deadline passes
-                complaint = complaints.complaint_acknowledge(complaint=complaint, acting_user=self.manager, now=when)
-                if step >= 2:
-                    complaint = complaints.complaint_resolve(
-                        complaint=complaint, resolution=RESOLUTION, acting_user=self.manager, now=when
+            ).order_by("opened_at", "id")
+            if complaint.pk not in self.complaints_seen
+        ]
+        if self.manager is not None:
+            with acting_as(self.manager):
+                for complaint in waiting:
+                    self.complaints_seen.add(complaint.pk)
+                    turn = COMPLAINT_TURNS[(len(self.complaints_seen) - 1) % len(COMPLAINT_TURNS)]
+                    if turn == "leave":
+                        continue
+                    complaint = complaints.complaint_acknowledge(
+                        complaint=complaint, acting_user=self.manager, now=when
                     )
-                if step == 3:
-                    complaints.complaint_close(complaint=complaint, acting_user=self.manager, now=when)
+                    if turn in ("close", "resolve"):
+                        complaint = complaints.complaint_resolve(
+                            complaint=complaint, resolution=RESOLUTION, acting_user=self.manager, now=when
+                        )
+                    if turn == "close":
+                        complaints.complaint_close(complaint=complaint, acting_user=self.manager, now=when)
         complaints.complaint_deadlines_check(now=_at(day, 18, 0, self.zone))
 
     # --- a day, and the special cases ---------------------------------------------------------------------
@@ -391,6 +396,50 @@ class _Replay:
             advisor_name="陈晓东",
         )
 
+    def capped(self, first_day: dt.date) -> None:
+        """A lapsed customer on the campaign's call list was reached four times in the days before (three
+        "call back", then "declined"): the cap (4 marketing contacts in 30 days) holds their wake-up text back."""
+        from campaigns.models import CallAttempt, Invitation
+        from campaigns.services import call_record
+        from customers.contact import contactable
+        from segmentation.models import CustomerSegment
+
+        lapsed = CustomerSegment.objects.filter(dealership=self.store, valid_to__isnull=True, lapsed=True).values(
+            "customer_id"
+        )
+        invitation = (
+            Invitation.objects.filter(
+                campaign__dealership=self.store,
+                customer_id__in=lapsed,
+                holdout=False,
+                agent__isnull=False,
+                status=Invitation.Status.PENDING,
+            )
+            .filter(contactable("marketing", "sms", prefix="customer__"))
+            .select_related("agent")
+            .order_by("id")
+            .first()
+        )
+        if invitation is None:
+            return
+        calls = [
+            (CallAttempt.Outcome.CALL_BACK, "客户在外地，约过两天再联系", ""),
+            (CallAttempt.Outcome.CALL_BACK, "客户说还没看好时间，再约", ""),
+            (CallAttempt.Outcome.CALL_BACK, "客户开车中，约明天", ""),
+            (CallAttempt.Outcome.DECLINED, "客户表示近期不需要", CallAttempt.DeclineReason.NOT_NEEDED),
+        ]
+        for i, (outcome, note, reason) in enumerate(calls):
+            when = _at(first_day - dt.timedelta(days=len(calls) - i), 11, 0, self.zone)
+            call_record(
+                invitation=invitation,
+                agent=invitation.agent,
+                outcome=outcome,
+                note=note,
+                reason=reason,
+                call_back_at=when + dt.timedelta(days=1) if outcome == CallAttempt.Outcome.CALL_BACK else None,
+                now=when,
+            )
+
     def stops(self) -> None:
         _add(self.result.cancelled, stops.apply_stops(dealership=self.store, now=self.now))
 
@@ -410,6 +459,8 @@ def followups_demo_seed(
     replay = _Replay(dealership, seed=seed, now=now)
     with transaction.atomic():
         replay.result.templates = policy_and_templates(dealership=dealership)
+    with transaction.atomic():
+        replay.capped(today - dt.timedelta(days=days))
     for offset in range(days, 0, -1):
         with transaction.atomic():
             replay.day(today - dt.timedelta(days=offset), first=offset == days)
@@ -419,6 +470,7 @@ def followups_demo_seed(
         replay.plan(min(morning, now))
         replay.booked(today)
         replay.stops()
+        complaints.complaint_deadlines_check(now=now)
     replay.result.complaints = Complaint.objects.filter(dealership=dealership).count()
     return replay.result
 

@@ -1,6 +1,6 @@
 """Give the demo store its follow-ups: settings, message templates and the last days of follow-up work.
 
-    python manage.py seed_followups_demo [--dealership DEMO] [--days 3] [--seed 0]
+    python manage.py seed_followups_demo [--dealership DEMO] [--days 5] [--seed 0]
 
 Runs after ``seed_demo``, ``segment`` and ``seed_campaign_demo`` (``make demo`` runs all four). It replays the
 last days through the real planner, dispatcher, calls, surveys and complaints (``followups.demo``), as the system
@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dealership", default=DEMO_CODE, help="Code of the dealership (default DEMO).")
-        parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help="How many past days to replay (default 3).")
+        parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help="How many past days to replay (default 5).")
         parser.add_argument("--seed", type=int, default=0, help="Random seed: the same seed gives the same data.")
 
     def handle(self, *args, dealership, days, seed, **options):
