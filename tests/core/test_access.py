@@ -79,6 +79,7 @@ RECORD_BEFORE = {
     "target-groups": "target_group",
     "invitations": "invitation",
     "calls": "invitation",  # /calls/<pk>/outcome/: an invitation on the agent's list
+    "touches": "touch",  # /calls/touches/<pk>/outcome/: a follow-up call task on the agent's list
     "coupon-templates": "coupon_template",
     "coupons": "coupon",
     "compliance": "compliance_term",
@@ -108,6 +109,7 @@ QUERIES = {
 #: role allows the action is refused (403) or does not find it (404)
 OWN_RECORDS = {
     "calls:outcome": "an invitation is worked by the agent whose list it is on",
+    "calls:followup-outcome": "a follow-up call is made by the agent it is assigned to",
     "api-campaign-invitation-outcome": "an invitation is worked by the agent whose list it is on",
 }
 #: writes whose body names the record: with an empty body there is none to find (404)
@@ -364,6 +366,7 @@ def _records(dealership, users) -> dict:
 
     import_run = ImportRun.objects.create(dealership=dealership, source="api", status=ImportRun.Status.SUCCEEDED)
     complaint, survey = _complaint_and_survey(dealership, users)
+    touch = _followup_call(dealership, visit, users[Role.AGENT])
     return {
         "import_run": import_run.pk,
         "user": colleague.pk,
@@ -386,7 +389,28 @@ def _records(dealership, users) -> dict:
         "complaint": complaint.pk,
         "survey": survey.pk,
         "survey_token": survey_token(survey),
+        "touch": touch.pk,
     }
+
+
+def _followup_call(dealership, visit, agent):
+    """A day-7 follow-up call on the visit, due now, on the agent's list."""
+    from django.utils import timezone
+
+    from followups.models import Priority, Touch
+
+    return Touch.objects.create(
+        dealership=dealership,
+        kind=Touch.Kind.DAY_7,
+        customer_id=visit.customer_id,
+        visit=visit,
+        due_at=timezone.now(),
+        touch_class="service",
+        channel="call",
+        assignee=agent,
+        priority=Priority.SATISFACTION,
+        max_attempts=3,
+    )
 
 
 def _complaint_and_survey(dealership, users):
