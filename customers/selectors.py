@@ -60,8 +60,9 @@ def customer_get(*, dealership: Dealership, pk) -> Customer:
     return get_object_or_404(customer_list(dealership=dealership), pk=pk)
 
 
-def customer_360(*, dealership: Dealership, pk) -> dict:
-    """Everything the 360 page shows, in a fixed number of queries."""
+def customer_360(*, dealership: Dealership, pk, visits_limit: int | None = None) -> dict:
+    """Everything the 360 page shows, in a fixed number of queries: the newest ``visits_limit`` visits (all
+    when None) with the totals of all of them."""
     customer = get_object_or_404(
         customer_list(dealership=dealership).prefetch_related(
             Prefetch(
@@ -74,9 +75,8 @@ def customer_360(*, dealership: Dealership, pk) -> dict:
         ),
         pk=pk,
     )
-    visits = list(
-        ServiceVisit.objects.filter(customer=customer).select_related("vehicle").order_by("-opened_on", "-id")
-    )
+    visits = ServiceVisit.objects.filter(customer=customer).select_related("vehicle").order_by("-opened_on", "-id")
+    visits = list(visits[:visits_limit] if visits_limit else visits)
     totals = ServiceVisit.objects.filter(customer=customer).aggregate(
         total=Sum("total_amount"),
         labor=Sum("labor_amount"),

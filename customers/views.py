@@ -16,13 +16,12 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
-from campaigns import selectors as campaign_selectors
 from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.roles import can
 from dealercrm.core.views import DealershipMixin, refusal_status
 from dealercrm.core.views import ServiceFormView as BaseServiceFormView
 
-from . import selectors, services
+from . import cards, selectors, services
 from .forms import ConsentForm, CustomerForm, VehicleForm, VisitForm
 from .models import Appointment, ConsentChannel, VisitType
 
@@ -30,20 +29,16 @@ SEARCH_LIMIT = 20
 
 
 def arrivals_context(dealership) -> dict:
-    """Today's expected arrivals, each with ``invitation`` (the campaign invitation behind it: the VIP "green
-    channel" mark, or None) and ``open_coupons``. Three queries however long the list."""
+    """Today's expected arrivals, with the marks the apps above customers put on them
+    (``customers.cards.register_arrival_marks``: the campaign invitation behind an appointment, the VIP "green
+    channel" mark, as ``invitation``; the customer's ``open_coupons``). A fixed number of queries however long
+    the list."""
     today = dealership.local_date()
     arrivals = list(selectors.appointments_expected(dealership=dealership, day=today))
+    for appointment in arrivals:
+        appointment.invitation, appointment.open_coupons = None, []
     if arrivals:
-        invitations = campaign_selectors.arrivals_invitations(
-            dealership=dealership, appointment_ids=[a.pk for a in arrivals]
-        )
-        coupons = campaign_selectors.coupons_open_by_customer(
-            dealership=dealership, customer_ids={a.customer_id for a in arrivals}, today=today
-        )
-        for appointment in arrivals:
-            appointment.invitation = invitations.get(appointment.pk)
-            appointment.open_coupons = coupons.get(appointment.customer_id, [])
+        cards.mark_arrivals(dealership=dealership, appointments=arrivals, today=today)
     return {"today": today, "arrivals": arrivals}
 
 
@@ -120,20 +115,41 @@ class AppointmentStatusView(DealershipMixin, View):
 # --- The customer 360 page ---------------------------------------------------------------------------------
 
 
+#: visits shown on the 360 page before "show all"
+VISITS_SHOWN = 10
+
+
 class Customer360View(DealershipMixin, TemplateView):
+    """The customer 360 page: who the customer is, consent, vehicles, the latest visits (``?visits=all``: every
+    one), appointments, and the cards the apps above customers register (``customers.cards``: coupons,
+    follow-ups, surveys, complaints…), each read in a fixed number of queries."""
+
     action = "customer.view"
     template_name = "customers/customer_360.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(selectors.customer_360(dealership=self.dealership, pk=self.kwargs["pk"]))
-        context.update(consent_context(context["customer"]))
-        context["today"] = today = self.dealership.local_date()
-        context.update(coupons_context(self.dealership, context["customer"], context["appointments"], today))
-        if can(self.request.user, "audit.view"):
-            context["change_history"] = selectors.customer_change_history(
-                dealership=self.dealership, customer=context["customer"]
+        all_visits = self.request.GET.get("visits") == "all"
+        context.update(
+            selectors.customer_360(
+                dealership=self.dealership, pk=self.kwargs["pk"], visits_limit=None if all_visits else VISITS_SHOWN
             )
+        )
+        customer = context["customer"]
+        context.update(consent_context(customer))
+        context["today"] = today = self.dealership.local_date()
+        context["all_visits"] = all_visits
+        page = cards.CardPage(
+            dealership=self.dealership,
+            customer=customer,
+            user=self.request.user,
+            today=today,
+            visits=context["visits"],
+            appointments=context["appointments"],
+        )
+        context["cards"] = cards.cards_for(page)
+        if can(self.request.user, "audit.view"):
+            context["change_history"] = selectors.customer_change_history(dealership=self.dealership, customer=customer)
         return context
 
 
@@ -156,26 +172,6 @@ def consent_context(customer) -> dict:
         granted_before = granted_before or event.granted
     state = "granted" if customer.marketing_consent else ("withdrawn" if granted_before else "not_given")
     return {"consent_events": events, "consent_state": state, "consent_state_label": CONSENT_STATES[state]}
-
-
-def coupons_context(dealership, customer, appointments, today) -> dict:
-    """The 360 page's open coupons (one query) and its VIP mark: the campaign invitation behind a booked
-    appointment from today on (one more query, only when there is such an appointment)."""
-    booked = [
-        a.pk
-        for a in appointments
-        if a.source == Appointment.Source.CAMPAIGN and a.status == Appointment.Status.BOOKED and a.date >= today
-    ]
-    invitations = (
-        campaign_selectors.arrivals_invitations(dealership=dealership, appointment_ids=booked) if booked else {}
-    )
-    for appointment in appointments:
-        appointment.invitation = invitations.get(appointment.pk)
-    vip = next((a for a in sorted(appointments, key=lambda a: a.date) if a.invitation), None)
-    return {
-        "coupons": campaign_selectors.coupons_open(dealership=dealership, customer=customer, today=today),
-        "vip": vip,
-    }
 
 
 # --- Forms -------------------------------------------------------------------------------------------------

@@ -1,0 +1,60 @@
+"""The follow-ups module's cards on the customer 360 page: touches (due and recent), surveys and complaints.
+
+Registered in ``FollowupsConfig.ready()`` through ``customers.cards``; each reads in a fixed number of queries
+(``followups.selectors``)."""
+
+from __future__ import annotations
+
+from customers.cards import CardPage
+
+from . import selectors
+
+
+def touches_card(page: CardPage) -> dict:
+    """Due and recent touches with their status and reason in words: two queries."""
+    return selectors.customer_touches(dealership=page.dealership, customer=page.customer)
+
+
+def surveys_card(page: CardPage) -> dict:
+    """The latest surveys with their scores: one query."""
+    return {"surveys": selectors.customer_surveys(dealership=page.dealership, customer=page.customer)}
+
+
+def complaints_card(page: CardPage) -> dict:
+    """Complaints, open ones first, with their state and deadlines: one query."""
+    return {
+        "complaints": selectors.customer_complaints(dealership=page.dealership, customer=page.customer, user=page.user),
+        "now": page.cached("now", _now),
+    }
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def register() -> None:
+    from customers import cards
+
+    cards.register(
+        name="followups.touches",
+        order=40,
+        action="customer.view",
+        template="followups/360/_touches.html",
+        context=touches_card,
+    )
+    cards.register(
+        name="followups.complaints",
+        order=50,
+        action="complaint.view",
+        template="followups/360/_complaints.html",
+        context=complaints_card,
+    )
+    cards.register(
+        name="followups.surveys",
+        order=60,
+        action="customer.view",
+        template="followups/360/_surveys.html",
+        context=surveys_card,
+    )
