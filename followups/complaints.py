@@ -194,16 +194,9 @@ def complaint_agent(dealership: Dealership):
 
 def _stop_surveys_and_marketing(customer: Customer, now: dt.datetime) -> int:
     """The stop condition of an open complaint: the customer's pending surveys and marketing, cancelled."""
-    from . import stops
+    from .stops import stop_for_open_complaint
 
-    stop = getattr(stops, "stop_for_open_complaint", None)
-    if stop is not None:
-        return stop(customer=customer)
-    # Until the planner's stop_for_open_complaint lands: the same rule through the one way to cancel.
-    touches = Touch.objects.filter(customer=customer).filter(
-        Q(kind=Touch.Kind.SURVEY) | Q(touch_class=TouchClass.MARKETING)
-    )
-    return stops.cancel_pending(touches, reason="complaint_open", now=now)
+    return stop_for_open_complaint(customer=customer, now=now)
 
 
 @audited
