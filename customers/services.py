@@ -22,6 +22,7 @@ from .models import (
     ServiceVisit,
     Vehicle,
     VehicleOwnership,
+    VisitType,
 )
 from .signals import CONSENT_WITHDRAWN, FLAG_RULES, SMS_OPT_OUT, send_rule_change
 from .validators import APPOINTMENT_NOT_PAST
@@ -421,3 +422,61 @@ def appointment_set_status(*, appointment: Appointment, status: str, acting_user
     appointment.status = status
     appointment.save(update_fields=["status", "updated_at"])
     return appointment
+
+
+@audited
+@transaction.atomic
+def appointment_arrive(
+    *,
+    appointment: Appointment,
+    acting_user=None,
+    ro_number: str = "",
+    vehicle: Vehicle | None = None,
+    visit_type: str = VisitType.MAINTENANCE,
+    opened_on: date | None = None,
+    campaign_code: str = "",
+) -> tuple[Appointment, ServiceVisit]:
+    """The customer of ``appointment`` has come: mark it arrived and open their visit in the same step, all or
+    nothing (a refused visit, e.g. an RO number already on file, leaves the appointment booked).
+
+    The visit: ``ro_number`` as typed, else the next free one of the day (``selectors.ro_number_suggest``); the
+    appointment's vehicle, else ``vehicle``, else the customer's only current vehicle; ``visit_type``
+    (maintenance unless said); opened today at the store; the advisor is ``acting_user``."""
+    from .selectors import ro_number_suggest
+
+    appointment = appointment_set_status(appointment=appointment, status=Appointment.Status.ARRIVED)
+    customer = appointment.customer
+    vehicle = vehicle or appointment.vehicle
+    if vehicle is None:
+        current = list(Vehicle.objects.filter(owner=customer)[:2])
+        vehicle = current[0] if len(current) == 1 else None
+    if vehicle is None:
+        message = _("Choose the vehicle the customer came with (add it first if it is not on file).")
+        raise ApplicationError(message, code="vehicle_required", fields={"vehicle": [message]})
+    if vehicle.owner_id != customer.pk:
+        message = _("That vehicle is not the customer's.")
+        raise ApplicationError(message, code="vehicle_of_another_customer", fields={"vehicle": [message]})
+    if visit_type not in VisitType.values:
+        message = _("Unknown visit type “%(type)s”.") % {"type": visit_type}
+        raise ApplicationError(message, code="unknown_visit_type", fields={"visit_type": [message]})
+    opened_on = opened_on or appointment.dealership.local_date()
+    ro_number = (ro_number or "").strip().upper() or ro_number_suggest(dealership=appointment.dealership, day=opened_on)
+    try:
+        visit = visit_create(
+            dealership=appointment.dealership,
+            vehicle=vehicle,
+            customer=customer,
+            acting_user=acting_user,
+            ro_number=ro_number,
+            opened_on=opened_on,
+            visit_type=visit_type,
+            labor_amount=Decimal("0"),
+            parts_amount=Decimal("0"),
+            campaign_code=(campaign_code or "").strip().upper()[:32],
+        )
+    except ValidationError as exc:  # raised in this transaction: the arrival is undone with it
+        fields = getattr(exc, "message_dict", {})
+        codes = [e.code for errors in getattr(exc, "error_dict", {}).values() for e in errors if e.code]
+        message = " ".join(m for messages in fields.values() for m in messages) or " ".join(exc.messages)
+        raise ApplicationError(message, code=codes[0] if codes else "invalid_visit", fields=fields) from exc
+    return appointment, visit

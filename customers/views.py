@@ -39,7 +39,25 @@ def arrivals_context(dealership) -> dict:
         appointment.invitation, appointment.open_coupons = None, []
     if arrivals:
         cards.mark_arrivals(dealership=dealership, appointments=arrivals, today=today)
-    return {"today": today, "arrivals": arrivals}
+        arrival_form_context(dealership, arrivals, today)
+    return {"today": today, "arrivals": arrivals, "visit_types": VisitType.choices}
+
+
+def arrival_form_context(dealership, arrivals: list, today) -> None:
+    """What the "arrived" form of each expected arrival offers: the customer's current vehicles (the
+    appointment's first) and the suggested RO number of the day. Two queries however long the list."""
+    vehicles: dict[int, list] = {}
+    for vehicle in (
+        selectors.vehicle_list(dealership=dealership)
+        .filter(owner_id__in={a.customer_id for a in arrivals})
+        .order_by("pk")
+    ):
+        vehicles.setdefault(vehicle.owner_id, []).append(vehicle)
+    suggestion = selectors.ro_number_suggest(dealership=dealership, day=today)
+    for appointment in arrivals:
+        own = vehicles.get(appointment.customer_id, [])
+        appointment.vehicle_choices = sorted(own, key=lambda v: v.pk != appointment.vehicle_id)
+        appointment.ro_suggestion = suggestion
 
 
 # --- The counter -------------------------------------------------------------------------------------------
@@ -97,12 +115,14 @@ class AppointmentStatusView(DealershipMixin, View):
             return HttpResponseBadRequest(_("Unknown status."))
         answer = 200
         try:
-            services.appointment_set_status(appointment=appointment, status=status, acting_user=request.user)
+            if status == Appointment.Status.ARRIVED:
+                feedback = self.arrive(appointment)
+            else:
+                services.appointment_set_status(appointment=appointment, status=status, acting_user=request.user)
+                feedback = {"level": "success", "text": self.STATUSES[status] % {"name": appointment.customer.name}}
         except ApplicationError as exc:
-            feedback = {"level": "danger", "text": exc.message}
+            feedback = {"level": "danger", "text": exc.message, "appointment_id": appointment.pk}
             answer = refusal_status(exc)  # 409 when the appointment has moved on meanwhile, as in the API
-        else:
-            feedback = {"level": "success", "text": self.STATUSES[status] % {"name": appointment.customer.name}}
         if request.htmx:  # the list comes back in place, with the outcome on top (static/js/counter.js swaps a 409)
             context = {**arrivals_context(self.dealership), "feedback": feedback}
             return TemplateResponse(request, "customers/_arrivals.html", context, status=answer)
@@ -110,6 +130,40 @@ class AppointmentStatusView(DealershipMixin, View):
             request, messages.SUCCESS if feedback["level"] == "success" else messages.ERROR, feedback["text"]
         )
         return redirect("customers:counter")
+
+    def arrive(self, appointment) -> dict:
+        """Arrived: the visit opens in the same step (``services.appointment_arrive``), from the list's form (RO
+        number, vehicle, visit type, the campaign's code) or its defaults; the outcome names the visit and leads
+        to the customer's page, where their open coupons are offered for it."""
+        data = self.request.POST
+        vehicle = None
+        if data.get("vehicle", "").isdigit():
+            vehicle = selectors.vehicle_list(dealership=self.dealership).filter(pk=int(data["vehicle"])).first()
+            if vehicle is None:
+                raise ApplicationError(_("That vehicle is not one of this dealership's."), code="vehicle_not_found")
+        coupons = next(
+            (a.open_coupons for a in arrivals_context(self.dealership)["arrivals"] if a.pk == appointment.pk), []
+        )
+        appointment, visit = services.appointment_arrive(
+            appointment=appointment,
+            acting_user=self.request.user,
+            ro_number=data.get("ro_number", ""),
+            vehicle=vehicle,
+            visit_type=data.get("visit_type") or VisitType.MAINTENANCE,
+            campaign_code=data.get("campaign_code", ""),
+        )
+        text = _("%(name)s has arrived. Visit %(ro)s is open.") % {
+            "name": appointment.customer.name,
+            "ro": visit.ro_number,
+        }
+        url = reverse("customers:detail", args=[appointment.customer_id])
+        return {
+            "level": "success",
+            "text": text,
+            "visit": visit,
+            "coupons": len(coupons),
+            "visit_url": f"{url}?visit={visit.pk}#card-coupons",
+        }
 
 
 # --- The customer 360 page ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from ..models import (
     FuelType,
     ServiceVisit,
     Vehicle,
+    VisitType,
 )
 from ..validators import normalize_plate, normalize_vin, plate_error, vin_error
 
@@ -322,4 +323,46 @@ STATUS_CHANGES = [(value, label) for value, label in Appointment.Status.choices 
 
 
 class AppointmentStatusSerializer(serializers.Serializer):
+    """The status, and for ``arrived`` the visit it opens (``services.appointment_arrive``): every visit field
+    may be left out (the day's next RO number, the appointment's vehicle, maintenance)."""
+
     status = serializers.ChoiceField(choices=STATUS_CHANGES)
+    ro_number = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text=_("Arrived: the visit's RO number; empty: suggested."),
+    )
+    vehicle = serializers.PrimaryKeyRelatedField(
+        queryset=Vehicle.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text=_("Arrived: the vehicle the customer came with; empty: the appointment's."),
+        error_messages={"does_not_exist": NOT_HERE[Vehicle], "incorrect_type": _("Give the id as a number.")},
+    )
+    visit_type = serializers.ChoiceField(
+        choices=VisitType.choices, required=False, help_text=_("Arrived: the visit's type; empty: maintenance.")
+    )
+    campaign_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        dealership = self.context.get("dealership")
+        if dealership is not None:
+            self.fields["vehicle"].queryset = selectors.vehicle_list(dealership=dealership)
+
+
+class VisitBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ServiceVisit
+        fields = ["id", "ro_number", "opened_on", "visit_type", "vehicle"]
+        read_only_fields = fields
+
+
+class AppointmentStatusResultSerializer(AppointmentSerializer):
+    """The appointment after its status change, with the visit an arrival opened (null otherwise)."""
+
+    visit = VisitBriefSerializer(read_only=True, allow_null=True, default=None)
+
+    class Meta(AppointmentSerializer.Meta):
+        fields = [*AppointmentSerializer.Meta.fields, "visit"]

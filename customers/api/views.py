@@ -15,7 +15,7 @@ from dealercrm.core.roles import can
 from dealercrm.core.viewsets import FORBIDDEN, NOT_FOUND, ScopedViewSet
 
 from .. import selectors, services
-from ..models import Appointment, ConsentChannel, ConsentEvent, Customer, ServiceVisit, Vehicle
+from ..models import Appointment, ConsentChannel, ConsentEvent, Customer, ServiceVisit, Vehicle, VisitType
 from . import fast, filters, serializers
 
 
@@ -230,17 +230,36 @@ class AppointmentViewSet(
         )
 
     @extend_schema(
-        summary=_("Mark an appointment arrived, no-show or cancelled"),
+        summary=_("Mark an appointment arrived (opening its visit), no-show or cancelled"),
+        description=_(
+            "Arrived opens the customer's visit in the same step, all or nothing: an RO number already on file is "
+            "refused (400, ro_number_taken) and the appointment stays booked."
+        ),
         request=serializers.AppointmentStatusSerializer,
-        responses={200: serializers.AppointmentSerializer, 404: NOT_FOUND},
+        responses={200: serializers.AppointmentStatusResultSerializer, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"], url_path="status", filter_backends=[])
     def set_status(self, request, pk=None):
         appointment = self.get_object()
-        form = serializers.AppointmentStatusSerializer(data=request.data)
+        form = serializers.AppointmentStatusSerializer(data=request.data, context={"dealership": self.dealership})
         form.is_valid(raise_exception=True)
-        appointment = services.appointment_set_status(
-            appointment=appointment, status=form.validated_data["status"], acting_user=request.user
-        )
+        data = form.validated_data
+        visit = None
+        if data["status"] == Appointment.Status.ARRIVED:
+            appointment, visit = services.appointment_arrive(
+                appointment=appointment,
+                acting_user=request.user,
+                ro_number=data.get("ro_number", ""),
+                vehicle=data.get("vehicle"),
+                visit_type=data.get("visit_type") or VisitType.MAINTENANCE,
+                campaign_code=data.get("campaign_code", ""),
+            )
+        else:
+            appointment = services.appointment_set_status(
+                appointment=appointment, status=data["status"], acting_user=request.user
+            )
         appointment = self.get_queryset().get(pk=appointment.pk)
-        return Response(self.get_serializer(appointment).data)
+        appointment.visit = visit
+        return Response(
+            serializers.AppointmentStatusResultSerializer(appointment, context=self.get_serializer_context()).data
+        )
