@@ -189,7 +189,7 @@ def test_plan_touches_and_dispatch_touches_each_run_their_step_once(dealership, 
 @pytest.mark.django_db
 def test_run_followups_escalates_an_overdue_complaint_once(dealership, admin_user):
     # Given a complaint nobody answered within its first-response deadline
-    complaint = complaint_of(dealership, now=WEDNESDAY_1030 - timedelta(days=3))
+    complaint = complaint_of(dealership, now=WEDNESDAY_1030 - timedelta(days=5))
 
     # When the loop runs twice
     with time_machine.travel(WEDNESDAY_1030, tick=False):
