@@ -30,6 +30,7 @@ OPERATOR_ENV = {
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
     "DJANGO_ALLOWED_HOSTS": "crm.example.com",
     "POSTGRES_PASSWORD": "Str0ng-db-pa55",
+    "SITE_URL": "https://crm.example.com",
 }
 
 _VAR = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -415,3 +416,45 @@ def test_the_beat_installs_the_follow_up_jobs_from_settings_into_the_database_sc
         "seconds",
     )
     assert installed["followups-complaint-deadlines"].crontab.minute == "*/15"
+
+
+def _followup_settings_read_from_the_environment() -> dict[str, object]:
+    """The follow-up variables base.py reads (env("FOLLOWUPS_…"), SMS_…, WECHAT_…, SITE_URL) and their defaults."""
+    found = {}
+    tree = ast.parse((ROOT / "dealercrm" / "settings" / "base.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+            continue
+        func = node.func
+        is_env = (isinstance(func, ast.Name) and func.id == "env") or (
+            isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "env"
+        )
+        name = node.args[0].value
+        if is_env and isinstance(name, str) and name.startswith(("FOLLOWUPS_", "SMS_", "WECHAT_", "SITE_URL")):
+            default = next((k.value for k in node.keywords if k.arg == "default"), None)
+            found[name] = default.value if isinstance(default, ast.Constant) else None
+    return found
+
+
+def test_every_follow_up_setting_reaches_the_worker_and_beat_with_the_settings_default():
+    # Given the follow-up settings read from the environment (the demo's loop interval aside: no loop runs here)
+    wanted = {
+        k: v for k, v in _followup_settings_read_from_the_environment().items() if k != "FOLLOWUPS_RUN_EVERY_SECONDS"
+    }
+    assert {"FOLLOWUPS_PLAN_EVERY_SECONDS", "FOLLOWUPS_SMS_BACKEND", "SMS_WEBHOOK_SECRET", "SITE_URL"} <= set(wanted)
+
+    for name in ("worker", "beat", "web"):
+        env = service_env(name)
+        # Then an operator can set each of them for the containers
+        assert sorted(set(wanted) - set(env)) == [], name
+        # and one left unset gets the settings' own default (compose would otherwise pass an empty string)
+        for key, default in wanted.items():
+            if key != "SITE_URL" and default is not None:
+                assert env[key] == str(default), key
+
+
+def test_links_in_texts_need_the_sites_address():
+    # A survey link to localhost would reach nobody: compose refuses to start without SITE_URL
+    without = {k: v for k, v in OPERATOR_ENV.items() if k != "SITE_URL"}
+    with pytest.raises(MissingVariable, match="SITE_URL"):
+        service_env("worker", without)
