@@ -60,7 +60,7 @@ venv-dev:
 ## seconds in the background, and stops when the development server stops.
 ## The environment is cleared of DATABASE_URL / REDIS_URL / DJANGO_SETTINGS_MODULE so
 ## that the demo never touches a server configured for something else.
-DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DJANGO_SETTINGS_MODULE=dealercrm.settings.local
+DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DJANGO_SETTINGS_MODULE=dealercrm.settings.local SITE_URL=http://$(HOST):$(PORT)
 
 demo: venv
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
