@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dealercrm.core.roles import Role
 from followups import complaints
@@ -150,3 +152,21 @@ def test_the_beat_task_escalates_through_the_same_check(dealership, store_admins
     assert len(mail.outbox) == 1
     row = complaint.history.get(escalated_at__isnull=False)
     assert row.history_change_reason.startswith("escalated") and row.history_user is None
+
+
+@pytest.mark.django_db
+def test_escalation_is_set_based(dealership, other_dealership, store_admins):
+    # six late complaints in two stores: the same queries as for one, plus one email per store
+    for _ in range(5):
+        complaint_of(dealership, now=TUESDAY_10)
+    complaint_of(other_dealership, now=TUESDAY_10)
+    later = TUESDAY_10 + dt.timedelta(days=7)
+
+    # lock and claim (2), read the claimed (1), history (1), administrators (1); savepoint queries aside
+    with CaptureQueriesContext(connection) as captured:
+        result = complaints.complaint_deadlines_check(now=later)
+
+    assert result == {"escalated": 6, "emails": 2}
+    assert len([q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]) == 5
+    assert sorted(m.to[0] for m in mail.outbox) == ["boss@other.example", "boss@store.example"]
+    assert "5" in next(m.subject for m in mail.outbox if m.to == ["boss@store.example"])

@@ -5,6 +5,8 @@ opening one from the customer 360 page; who may do what, and another dealership'
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -52,7 +54,7 @@ def test_the_list_filters_by_status_and_has_empty_states(dealership, as_manager,
     client = client_for(as_manager)
     empty = client.get(reverse("followups:complaints"))
     assert 'data-testid="complaints-empty"' in empty.content.decode()
-    assert "Open a complaint" in empty.content.decode()
+    assert "Record a complaint" in empty.content.decode()
 
     complaint = complaint_of(dealership)
     only_open = client.get(reverse("followups:complaints") + "?status=open")
@@ -233,3 +235,19 @@ def test_another_dealerships_customer_or_visit_cannot_be_named(dealership, other
     )
     assert response.status_code == 200 and "visit" in response.context["form"].errors
     assert not Complaint.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_list_reads_the_same_number_of_queries_however_many_complaints(dealership, as_manager, client_for):
+    client = client_for(as_manager)
+    complaint_of(dealership)
+    client.get(reverse("followups:complaints"))  # warm: session, dealership
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("followups:complaints"))
+    for _ in range(5):
+        complaint_of(dealership)
+    with CaptureQueriesContext(connection) as six:
+        response = client.get(reverse("followups:complaints"))
+
+    assert len(response.context["page"]) == 6
+    assert len(six) == len(one)
