@@ -248,6 +248,24 @@ class TargetGroupForm(forms.Form):
         maximum=50,
         help_text=gettext_lazy("Share kept aside at random and never called, 0 to 50, to measure the uplift."),
     )
+    invite_channel = forms.ChoiceField(
+        label=gettext_lazy("Invite by message"),
+        required=False,
+        choices=[
+            ("", gettext_lazy("No: the call centre calls")),
+            *TargetGroup._meta.get_field("invite_channel").choices,
+        ],
+        help_text=gettext_lazy(
+            "Each invitee gets a personal link to the campaign's page with its offer and a booking form."
+        ),
+    )
+    call_after_message_days = forms.IntegerField(
+        label=gettext_lazy("Then call those who have not booked after (days)"),
+        required=False,
+        min_value=0,
+        max_value=60,
+        help_text=gettext_lazy("Empty: the message replaces the call."),
+    )
 
     def __init__(self, *args, campaign: Campaign, group: TargetGroup | None = None, **kwargs):
         self.campaign = campaign
@@ -311,6 +329,13 @@ class TargetGroupForm(forms.Form):
                 Field("offers_b"),
                 Row(Column("holdout_percent", css_class="col-md-6")),
             ),
+            Fieldset(
+                _("Invitation by message"),
+                Row(
+                    Column("invite_channel", css_class="col-md-6"),
+                    Column("call_after_message_days", css_class="col-md-6"),
+                ),
+            ),
         )
 
     @staticmethod
@@ -336,6 +361,8 @@ class TargetGroupForm(forms.Form):
             "script_b": group.script_b,
             "offers_b": list(group.offers_b.all()),
             "holdout_percent": as_percent(group.holdout_share),
+            "invite_channel": group.invite_channel,
+            "call_after_message_days": group.call_after_message_days,
         }
 
     def clean(self):
@@ -347,6 +374,11 @@ class TargetGroupForm(forms.Form):
             self.add_error(None, message)
         if data.get("ab_test") and not (data.get("script_b") or "").strip():
             self.add_error("script_b", _("An A/B test needs the variant B script (it may differ only in its offer)."))
+        if data.get("call_after_message_days") is not None and not data.get("invite_channel"):
+            self.add_error(
+                "call_after_message_days",
+                _("Choose the channel of the message that the call follows, or leave the days empty."),
+            )
         return data
 
     @staticmethod
@@ -383,6 +415,8 @@ class TargetGroupForm(forms.Form):
             "ab_test": bool(data.get("ab_test")),
             "script_b": data.get("script_b") or "",
             "holdout_share": (data.get("holdout_percent") or Decimal("0")) / HUNDRED,
+            "invite_channel": data.get("invite_channel") or "",
+            "call_after_message_days": data.get("call_after_message_days"),
         }
         if data.get("position"):
             fields["position"] = data["position"]

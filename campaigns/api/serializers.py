@@ -216,6 +216,8 @@ class TargetGroupSerializer(ScopedSerializerMixin, serializers.ModelSerializer):
             "script_b",
             "offers_b",
             "holdout_share",
+            "invite_channel",
+            "call_after_message_days",
         ]
         extra_kwargs = {
             "position": {

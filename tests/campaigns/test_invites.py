@@ -333,3 +333,53 @@ def test_start_is_before_today_so_the_first_bookable_day_is_today(listed):
     assert NOW.date() > START
 
     assert invites.booking_days(invitation, now=NOW) == (NOW.date(), END)
+
+
+# --- the group's form and API -------------------------------------------------------------------------------------
+
+
+def test_the_group_form_sets_the_message_channel_and_the_call_after_it(client_for, as_manager, campaign):
+    from campaigns.models import TargetGroup
+
+    client = client_for(as_manager)
+    create = reverse("campaigns:group-create", args=[campaign.pk])
+    assert 'name="invite_channel"' in text(client.get(create))
+
+    response = client.post(create, {"name": "短信邀约", "invite_channel": "sms", "call_after_message_days": "3"})
+
+    assert response.status_code == 302, text(response)
+    group = TargetGroup.objects.get(campaign=campaign)
+    assert (group.invite_channel, group.call_after_message_days) == ("sms", 3)
+    assert "SMS first, call after 3 days" in text(client.get(reverse("campaigns:detail", args=[campaign.pk])))
+    edit = text(client.get(reverse("campaigns:group-edit", args=[group.pk])))
+    assert '<option value="sms" selected>' in edit and 'value="3"' in edit
+
+
+def test_the_group_form_refuses_a_call_after_no_message(client_for, as_manager, campaign):
+    client = client_for(as_manager)
+
+    response = client.post(
+        reverse("campaigns:group-create", args=[campaign.pk]), {"name": "组", "call_after_message_days": "3"}
+    )
+
+    assert response.status_code == 200
+    assert "Choose the channel of the message that the call follows" in text(response)
+
+
+def test_the_api_reads_and_writes_the_message_channel(api_client_for, as_manager, campaign):
+    api = api_client_for(as_manager)
+
+    created = api.post(
+        reverse("api-campaign-target-group-list"),
+        {"campaign": campaign.pk, "name": "微信邀约", "filters": {}, "invite_channel": "wechat"},
+        format="json",
+    )
+    refused = api.post(
+        reverse("api-campaign-target-group-list"),
+        {"campaign": campaign.pk, "name": "组", "filters": {}, "call_after_message_days": 2},
+        format="json",
+    )
+
+    assert created.status_code == 201, created.json()
+    assert (created.json()["invite_channel"], created.json()["call_after_message_days"]) == ("wechat", None)
+    assert refused.status_code == 400 and refused.json()["code"] == "invite_channel_missing"
