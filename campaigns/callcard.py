@@ -26,11 +26,12 @@ import contextlib
 import functools
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _t
 
 from customers.models import Customer, ServiceVisit, Vehicle
@@ -424,10 +425,11 @@ def _history_statement(vendor: str) -> str:
 
 
 def _moment(value) -> datetime:
-    """A timestamp of the history's row as an aware datetime (SQLite gives it as text)."""
-    convert = getattr(connection.ops, "convert_datetimefield_value", None)
-    if convert is not None and not isinstance(value, datetime):
-        return convert(value, None, connection)
+    """A timestamp of the history's row as an aware datetime (SQLite gives it as text, or naive in UTC)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
     return value
 
 
