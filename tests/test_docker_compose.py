@@ -390,7 +390,7 @@ def test_the_worker_and_beat_do_not_run_tasks_in_process():
         assert env["REDIS_URL"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the scheduler closes a connection it finds inside a transaction
 def test_the_beat_installs_the_follow_up_jobs_from_settings_into_the_database_schedule(settings):
     # Given the database scheduler the compose beat runs, on an empty schedule table
     from celery.utils.imports import symbol_by_name
