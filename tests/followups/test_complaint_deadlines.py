@@ -1,6 +1,8 @@
 """Complaint deadlines: business hours of the store, in its time zone; escalation once, by email to its admins."""
 
 import datetime as dt
+import threading
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -170,3 +172,80 @@ def test_escalation_is_set_based(dealership, other_dealership, store_admins):
     assert len([q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]) == 5
     assert sorted(m.to[0] for m in mail.outbox) == ["boss@other.example", "boss@store.example"]
     assert "5" in next(m.subject for m in mail.outbox if m.to == ["boss@store.example"])
+
+
+# --- two runs at the same moment (PostgreSQL) ---------------------------------------------------------------
+
+
+def check_at_once(now, n=2) -> list:
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def run(i):
+        try:
+            barrier.wait(timeout=10)
+            results[i] = complaints.complaint_deadlines_check(now=now)
+        except Exception as exc:  # pragma: no cover - shown by the assertions
+            results[i] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+@pytest.fixture
+def slow_mail(monkeypatch):
+    """Both runs have read the due complaints before either has finished (the admins' lookup waits)."""
+    lookup = complaints.store_admins
+
+    def slow(ids):
+        time.sleep(0.3)
+        return lookup(ids)
+
+    monkeypatch.setattr("followups.complaints.store_admins", slow)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_escalate_each_complaint_once(dealership, store_admins, slow_mail, monkeypatch):
+    # the first run holds its claimed complaints a moment before committing: the second meets them then
+    claim = complaints._claim_escalations
+
+    def slow_claim(now):
+        ids = claim(now)
+        time.sleep(0.3)
+        return ids
+
+    monkeypatch.setattr("followups.complaints._claim_escalations", slow_claim)
+    late = [complaint_of(dealership, now=TUESDAY_10) for _ in range(3)]
+
+    results = check_at_once(late[0].response_due_at + dt.timedelta(hours=1))
+
+    assert sorted(r["escalated"] for r in results) == [0, 3]
+    assert len(mail.outbox) == 1
+    assert Complaint.history.filter(escalated_at__isnull=False).count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_negative_control_without_the_claim_both_runs_escalate(dealership, store_admins, slow_mail, monkeypatch):
+    # the claim replaced by a plain read and an unconditional update: the harness does see the double escalation
+    def unguarded(now):
+        due = Complaint.objects.filter(status="open", response_due_at__lte=now)
+        ids = list(due.values_list("pk", flat=True))
+        time.sleep(0.3)
+        Complaint.objects.filter(pk__in=ids).update(escalated_at=now)
+        return ids
+
+    monkeypatch.setattr("followups.complaints._claim_escalations", unguarded)
+    late = [complaint_of(dealership, now=TUESDAY_10) for _ in range(3)]
+
+    results = check_at_once(late[0].response_due_at + dt.timedelta(hours=1))
+
+    assert [r["escalated"] for r in results] == [3, 3]
+    assert len(mail.outbox) == 2
