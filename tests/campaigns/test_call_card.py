@@ -5,6 +5,7 @@ invitation by invitation: who is due, in which order, and who never is. Its inst
 row, so they are checked against the ORM's own: the same field values, with the same Python types.
 """
 
+import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ import pytest
 
 from campaigns import callcard, selectors, services
 from campaigns.models import Campaign, Coupon, CouponTemplate, Invitation
+from customers.contact import MARKETING, SERVICE, contactable_sql
 from customers.models import Customer, ServiceVisit
 from dealercrm.core.models import Dealership
 from segmentation.models import CustomerSegment
@@ -205,3 +207,40 @@ def test_the_cards_offer_is_the_variants_active_templates_in_order(
     expected = [t.pk for t in mine.offer_templates() if t.active]
     assert [t.pk for t in card.offers] == expected
     assert expected == ([apple.pk, zebra.pk] if variant == "A" else [only_b.pk])
+
+
+# --- the contact rule (customers.contact) in the card's SQL ---------------------------------------------------
+
+FLAGS = ("marketing_consent", "do_not_contact", "flag_wrong_number", "sms_opt_out")
+
+
+def test_the_cards_sql_and_the_orm_agree_on_every_combination_of_the_contact_flags(
+    campaign, person, make_group, agent, dealership
+):
+    # Given sixteen customers on the agent's list, one per combination of the four contact flags
+    combinations = [dict(zip(FLAGS, bits, strict=True)) for bits in itertools.product((False, True), repeat=4)]
+    for _ in combinations:
+        person()
+    make_group({})
+    generate(campaign, [agent])
+    invitations = list(Invitation.objects.filter(campaign=campaign).order_by("id"))
+    for invitation, flags in zip(invitations, combinations, strict=True):
+        Customer.objects.filter(pk=invitation.customer_id).update(**flags)
+
+    # Then the hand-written head and the ORM's queue hold the same customers: those a campaign call may reach
+    expected = [
+        inv.pk
+        for inv, flags in zip(invitations, combinations, strict=True)
+        if flags["marketing_consent"] and not flags["do_not_contact"] and not flags["flag_wrong_number"]
+    ]
+    assert orm_queue(agent, dealership, NOW) == expected
+    assert card_queue(agent, dealership, NOW) == expected
+    assert len(expected) == 2  # with and without a "T" reply: it stops texts, not calls
+
+
+def test_the_cards_sql_is_the_contact_rules_own():
+    sql = callcard._queue_head("sqlite", True)
+
+    assert contactable_sql(MARKETING, "call", alias="qcu") in sql
+    assert contactable_sql(SERVICE, "call", alias="tcu") in sql
+    assert "sms_opt_out" not in sql

@@ -397,3 +397,21 @@ def test_a_follow_up_card_is_read_in_a_fixed_small_number_of_statements(
         call_task(dealership, agent, due_at=NOW)
     with django_assert_num_queries(statements):
         assert shown(client.get(NEXT, headers=HTMX)) == ("touch", touch.pk)
+
+
+# --- The API -------------------------------------------------------------------------------------------------
+
+
+def test_the_api_refuses_a_decline_without_a_reason_and_records_one_with_it(api_client_for, agent, invitations):
+    path = reverse("api-campaign-invitation-outcome", args=[invitations[0].pk])
+    api = api_client_for(agent)
+
+    refused = api.post(path, {"outcome": "declined"}, format="json")
+    unknown = api.post(path, {"outcome": "declined", "reason": "because"}, format="json")
+    recorded = api.post(path, {"outcome": "declined", "reason": "sold"}, format="json")
+
+    assert refused.status_code == 400 and refused.json()["code"] == "reason_required"
+    assert "reason" in refused.json()["fields"]
+    assert unknown.status_code == 400 and "reason" in unknown.json()["fields"]
+    assert recorded.status_code == 201 and recorded.json()["attempt"]["reason"] == "sold"
+    assert CallAttempt.objects.get().reason == "sold"
