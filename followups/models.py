@@ -368,6 +368,15 @@ class FollowupPolicy(models.Model):
     followup_visit_types = models.JSONField(_("visit types followed up on day 7/15/30"), default=list, blank=True)
     reminder_message_days = models.PositiveSmallIntegerField(_("reminder message: days before due"), default=14)
     reminder_call_days = models.PositiveSmallIntegerField(_("reminder call: days before due"), default=7)
+    #: a coupon offered with the birthday care: the touch is then marketing (it needs marketing consent)
+    birthday_offer = models.ForeignKey(
+        "campaigns.CouponTemplate",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("birthday offer"),
+    )
     complaint_response_hours = models.PositiveSmallIntegerField(_("first response within (business hours)"), default=24)
     complaint_resolution_days = models.PositiveSmallIntegerField(_("resolution told within (working days)"), default=7)
     business_from = models.TimeField(_("business hours from"), default=dt.time(9, 0))
@@ -549,9 +558,7 @@ class WeChatSubscription(models.Model):
         verbose_name = _("WeChat subscription")
         verbose_name_plural = _("WeChat subscriptions")
         indexes = [
-            models.Index(
-                fields=["customer", "granted_at"], condition=Q(used_at__isnull=True), name="wechat_quota_idx"
-            )
+            models.Index(fields=["customer", "granted_at"], condition=Q(used_at__isnull=True), name="wechat_quota_idx")
         ]
 
     def __str__(self):

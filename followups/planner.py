@@ -358,8 +358,11 @@ def _leap(year: int) -> bool:
 
 
 def plan_birthdays(store: Store) -> int:
-    """Birthday care on the birthday (occasion = the year): a service text (no marketing consent needed)."""
+    """Birthday care on the birthday (occasion = the year): a service text, which needs no marketing consent;
+    a marketing text when the store's settings attach an offer (``FollowupPolicy.birthday_offer``), which then
+    needs consent and waits for no open complaint. (The offer's coupon is the sending side's to issue.)"""
     r = rule(Kind.BIRTHDAY)
+    touch_class = TouchClass.MARKETING if store.policy.birthday_offer_id else r.touch_class
     start = store.start(r.channel)
     days = _birthdays(store, r.expires_days)
     due, expires, occasion, falls = [], [], [], Q()
@@ -375,12 +378,13 @@ def plan_birthdays(store: Store) -> int:
     if not due:
         return 0
     customers = Customer.objects.filter(falls, dealership_id=store.dealership.pk, birthday__isnull=False).filter(
-        contactable(r.touch_class, r.channel)
+        contactable(touch_class, r.channel)
     )
-    if r.touch_class == TouchClass.MARKETING:
+    if touch_class == TouchClass.MARKETING:
         customers = customers.exclude(_open_complaint("id"))
     values = store.common(
         Kind.BIRTHDAY,
+        touch_class=str(touch_class),
         customer_id=F("id"),
         occasion=Case(*occasion, output_field=CharField()),
         due_at=Case(*due, output_field=DateTimeField()),

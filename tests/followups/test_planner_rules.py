@@ -3,12 +3,14 @@ of which class, channel and priority, given to whom; exactly once; a constant nu
 past. The clock is frozen (time-machine) on a working morning in Shenzhen."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from campaigns.services import coupon_template_create
 from customers.models import VisitType
 from dealercrm.core.roles import Role
 from followups import planner
@@ -314,3 +316,17 @@ def test_another_store_is_planned_for_its_own(dealership, other_dealership, agen
     assert set(Touch.objects.filter(visit=here).values_list("dealership_id", flat=True)) == {dealership.pk}
     there_calls = Touch.objects.filter(visit=there, channel="call")
     assert set(there_calls.values_list("assignee__username", flat=True)) == {"gz-agent"}
+
+
+def test_birthday_care_with_an_offer_is_marketing_and_needs_consent(dealership, agents, frozen):
+    # Given a store whose birthday care carries a coupon, a customer with marketing consent and one without
+    offer = coupon_template_create(dealership=dealership, name="生日工时券", kind="labor_amount", value=Decimal("100"))
+    FollowupPolicy.objects.create(dealership=dealership, birthday_offer=offer)
+    consenting = customer_of(dealership, birthday=dt.date(1985, 12, 2))
+    customer_of(dealership, birthday=dt.date(1985, 12, 2), marketing_consent=False)
+
+    planner.plan_all()
+
+    # Then one marketing text, to the customer who consented
+    (touch,) = Touch.objects.filter(kind="birthday")
+    assert (touch.customer_id, touch.touch_class) == (consenting.pk, "marketing")
