@@ -24,7 +24,7 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -134,7 +134,8 @@ def complaints_visible(*, dealership: Dealership, user=None) -> QuerySet[Complai
 
 
 def complaint_list(*, dealership: Dealership, user=None, status: str = "") -> QuerySet[Complaint]:
-    """Open ones first (the earliest first-response deadline on top), then the rest, newest first."""
+    """Open ones first (the earliest first-response deadline on top), then the acknowledged ones (the earliest
+    resolution deadline on top), then the rest, newest first."""
     qs = complaints_visible(dealership=dealership, user=user).select_related("customer", "visit", "owner")
     if status:
         qs = qs.filter(status=status)
@@ -144,7 +145,16 @@ def complaint_list(*, dealership: Dealership, user=None, status: str = "") -> Qu
         default=Value(2),
         output_field=IntegerField(),
     )
-    return qs.annotate(state_rank=rank).order_by("state_rank", "response_due_at", "-opened_at", "-id")
+    # the deadline that matters now: the first response of an open one, the resolution of an acknowledged one
+    deadline = Case(
+        When(status=Complaint.Status.OPEN, then=F("response_due_at")),
+        When(status=Complaint.Status.ACKNOWLEDGED, then=F("resolution_due_at")),
+        default=Value(None),
+        output_field=DateTimeField(),
+    )
+    return qs.alias(state_rank=rank, deadline=deadline).order_by(
+        "state_rank", F("deadline").asc(nulls_last=True), "-opened_at", "-id"
+    )
 
 
 def complaint_get(*, dealership: Dealership, pk, user=None) -> Complaint:

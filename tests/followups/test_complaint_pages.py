@@ -37,12 +37,17 @@ def test_the_list_shows_open_complaints_first_with_their_deadlines_and_overdue_m
     done = complaint_of(dealership, now=now - dt.timedelta(days=20), summary="发票错误")
     services.complaint_acknowledge(complaint=done, acting_user=as_manager)
     services.complaint_resolve(complaint=done, resolution="已重开发票", acting_user=as_manager)
+    taken_late = complaint_of(dealership, now=now - dt.timedelta(days=3))
+    taken_early = complaint_of(dealership, now=now - dt.timedelta(days=4))
+    for complaint in (taken_late, taken_early):
+        services.complaint_acknowledge(complaint=complaint, acting_user=as_manager)
 
     response = client_for(as_manager).get(reverse("followups:complaints"))
 
     assert response.status_code == 200
     rows = list(response.context["page"])
-    assert rows == [overdue, fresh, done]  # open ones by deadline, then the rest
+    # open ones by their first-response deadline, acknowledged ones by their resolution deadline, then the rest
+    assert rows == [overdue, fresh, taken_early, taken_late, done]
     html = response.content.decode()
     assert html.index(f'data-complaint="{overdue.pk}"') < html.index(f'data-complaint="{fresh.pk}"')
     assert 'data-overdue="true"' in html and html.count('data-testid="overdue"') == 1
