@@ -14,6 +14,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 
 from .surveys import SurveyLinkError, survey_answer, survey_from_token
 
@@ -57,12 +58,17 @@ def survey_language() -> str:
 def _page(request, template, context, status=200):
     response = TemplateResponse(request, template, context, status=status)
     response.render()  # while the survey's language is active
+    response["Content-Language"] = survey_language()
     return response
 
 
 @method_decorator(never_cache, name="dispatch")
+@method_decorator(csrf_exempt, name="dispatch")
 class SurveyAnswerView(View):
-    """GET: the questions; POST: the answer, once (then the thank-you page)."""
+    """GET: the questions; POST: the answer, once (then the thank-you page).
+
+    No CSRF token: the signed, single-use link is the key (whoever could forge a post would need the link, and
+    with it could answer anyway), and a phone's in-app browser that drops the cookie still gets its answer in."""
 
     template_name = "followups/survey/answer.html"
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 import time_machine
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, pgettext
@@ -119,3 +120,14 @@ def test_an_expired_link_answers_410_on_day_15(client, dealership):
     assert 'data-code="survey_link_expired"' in response.content.decode()
     survey.refresh_from_db()
     assert survey.answered_at is None
+
+
+@pytest.mark.django_db
+def test_an_answer_from_a_browser_without_cookies_is_taken(survey):
+    # a phone's in-app browser may drop the CSRF cookie: the signed link is the key
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(url(survey), {"satisfaction": "5", "nps": "10"})
+
+    assert response.status_code == 302
+    assert client.get(url(survey))["Content-Language"] == "zh-hans"
