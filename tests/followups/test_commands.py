@@ -245,3 +245,12 @@ def test_run_followups_loops_until_sigterm(monkeypatch):
 def test_every_must_be_positive():
     with pytest.raises(CommandError):
         run("run_followups", "--every", "0")
+
+
+def test_the_loop_says_nothing_of_a_step_that_found_nothing_to_do():
+    # The demo's terminal shows the server's log: a round that planned and sent nothing stays quiet
+    assert not _steps.did_something({"stores": 1, "planned": {"day7": 0}, "cancelled": {}, "seconds": 0.4})
+    assert not _steps.did_something({"claimed": 0})
+    assert _steps.did_something({"stores": 1, "planned": {"day7": 2}, "seconds": 0.4})
+    assert _steps.did_something({"claimed": 2, "sent": 2})
+    assert _steps.did_something({"escalated": 1, "emails": 0})

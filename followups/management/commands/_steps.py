@@ -84,10 +84,27 @@ def run_step(step: Step, *, actor: str) -> StepResult:
     return StepResult(step, "ok", result=result, seconds=time.monotonic() - started)
 
 
+#: figures of a step's answer that say nothing about the work done
+_BOOKKEEPING = {"stores", "seconds"}
+
+
+def did_something(result: object) -> bool:
+    """Whether a step's answer counts any work (a touch planned, claimed, sent, a complaint escalated…)."""
+    if isinstance(result, dict):
+        return any(did_something(value) for key, value in result.items() if key not in _BOOKKEEPING)
+    if isinstance(result, bool):
+        return result
+    if isinstance(result, int | float):
+        return result != 0
+    return result is not None
+
+
 def _figures(result: object) -> str:
     if isinstance(result, dict):
         parts = []
         for key, value in result.items():
+            if key == "seconds":
+                continue
             if isinstance(value, dict):
                 inner = ", ".join(f"{k} {v}" for k, v in value.items() if v)
                 parts.append(f"{key} ({inner})" if inner else f"{key} 0")

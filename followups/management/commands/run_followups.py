@@ -22,7 +22,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ._steps import ALL_STEPS, describe, run_step
+from ._steps import ALL_STEPS, describe, did_something, run_step
 
 ACTOR = "manage.py run_followups"
 
@@ -58,7 +58,7 @@ class Command(BaseCommand):
         try:
             while not stop.is_set():
                 started = time.monotonic()
-                self.round()
+                self.round(quiet=True)
                 close_old_connections()
                 stop.wait(max(0.0, every - (time.monotonic() - started)))
         finally:
@@ -66,12 +66,15 @@ class Command(BaseCommand):
                 signal.signal(sig, handler)
         self.stdout.write(_("Follow-up jobs stopped."))
 
-    def round(self):
+    def round(self, *, quiet: bool = False):
+        """Run every step once; ``quiet``: say nothing of a step that found nothing to do (the loop's rounds)."""
         outcomes = []
         stamp = timezone.localtime().strftime("%H:%M:%S")
         for step in ALL_STEPS:
             outcome = run_step(step, actor=ACTOR)
             outcomes.append(outcome)
+            if quiet and outcome.ok and not did_something(outcome.result):
+                continue
             line = f"[{stamp}] {describe(outcome)}"
             if outcome.status == "failed":
                 self.stderr.write(self.style.ERROR(line))
