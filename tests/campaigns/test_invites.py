@@ -383,3 +383,32 @@ def test_the_api_reads_and_writes_the_message_channel(api_client_for, as_manager
     assert created.status_code == 201, created.json()
     assert (created.json()["invite_channel"], created.json()["call_after_message_days"]) == ("wechat", None)
     assert refused.status_code == 400 and refused.json()["code"] == "invite_channel_missing"
+
+
+# --- end to end: the dispatcher sends the message, its link books ---------------------------------------------------
+
+
+@override_settings(SITE_URL="https://crm.example.cn")
+def test_the_dispatcher_sends_the_invitation_and_its_link_books(listed, frozen):
+    from followups import dispatcher
+    from followups.models import Message
+
+    (invitation, *_) = listed(1, invite_channel="sms")
+
+    # When the dispatcher runs within the sending window (the database back end records the text)
+    dispatcher.dispatch_due(now=NOW)
+
+    # Then one text went out, carrying the personal link, and the touch is sent
+    message = Message.objects.get(touch__invitation=invitation)
+    assert message.channel == "sms"
+    link = next(word for word in message.body.split() if word.startswith("https://crm.example.cn/i/"))
+    link = link.rstrip("。，,.")
+    touch = touch_of(invitation)
+    assert touch.status in (Touch.Status.SENT, Touch.Status.DELIVERED)
+
+    # And the link opens the page and books
+    path = link.removeprefix("https://crm.example.cn")
+    assert Client().get(path).status_code == 200
+    assert Client().post(path, {"date": "2026-12-04"}).status_code == 200
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.ACCEPTED
