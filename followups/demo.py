@@ -27,9 +27,10 @@ import random
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 
+from customers.contact import contactable
 from customers.demo import DEMO_USERS
 from customers.models import ServiceVisit, Vehicle
 from customers.services import appointment_create, visit_create
@@ -333,13 +334,15 @@ class _Replay:
         at once and, past 20:00, wait for this morning's window."""
         when = _at(yesterday, 20, 15, self.zone)
         visited_on = yesterday - dt.timedelta(days=1)
+        recent = ServiceVisit.objects.filter(
+            vehicle_id=OuterRef("pk"), opened_on__gte=visited_on - dt.timedelta(days=60)
+        )
         vehicles = list(
-            ServiceVisit.objects.filter(dealership=self.store, visit_type="maintenance")
-            .filter(customer__do_not_contact=False, customer__marketing_consent=True)
-            .exclude(opened_on__gte=visited_on - dt.timedelta(days=60))
-            .values_list("vehicle_id", flat=True)
-            .order_by("vehicle_id")
-            .distinct()[: LATE_VISITS * 5]
+            Vehicle.objects.filter(dealership=self.store, owner__isnull=False)
+            .filter(contactable("service", "sms", prefix="owner__"))
+            .exclude(Exists(recent))
+            .order_by("id")
+            .values_list("id", flat=True)[: LATE_VISITS * 5]
         )
         for i, vehicle in enumerate(Vehicle.objects.filter(pk__in=vehicles[::5]).select_related("owner")):
             visit_create(
@@ -401,7 +404,6 @@ class _Replay:
         "call back", then "declined"): the cap (4 marketing contacts in 30 days) holds their wake-up text back."""
         from campaigns.models import CallAttempt, Invitation
         from campaigns.services import call_record
-        from customers.contact import contactable
         from segmentation.models import CustomerSegment
 
         lapsed = CustomerSegment.objects.filter(dealership=self.store, valid_to__isnull=True, lapsed=True).values(
