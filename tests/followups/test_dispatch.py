@@ -37,7 +37,7 @@ def test_a_due_service_text_is_sent_once_with_its_message_recorded(dealership):
     # Then it was sent once, with its message and idempotency key recorded
     touch.refresh_from_db()
     assert touch.status == Touch.Status.SENT and touch.attempts == 1 and touch.sent_at == now
-    assert touch.lease_until is None and touch.claimed_by == ""
+    assert touch.lease_until is None
     message = Message.objects.get(touch=touch)
     assert message.idempotency_key == f"touch-{touch.pk}"
     assert message.status == Message.Status.ACCEPTED and message.backend == "database"
