@@ -254,3 +254,42 @@ def test_the_loop_says_nothing_of_a_step_that_found_nothing_to_do():
     assert _steps.did_something({"stores": 1, "planned": {"day7": 2}, "seconds": 0.4})
     assert _steps.did_something({"claimed": 2, "sent": 2})
     assert _steps.did_something({"escalated": 1, "emails": 0})
+
+
+def test_make_demo_runs_the_loop_beside_the_server_and_stops_it_with_the_server(tmp_path):
+    # Given the demo's last recipe, as make would run it, with the server standing in for a second
+    import re
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    lines = subprocess.run(
+        ["make", "-n", "demo", "PORT=8765"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if "manage.py run_followups" in line)
+    recipe = "\n".join(lines[start:])
+    assert "manage.py runserver 127.0.0.1:8765" in recipe and "--every 20" in recipe
+    assert "SITE_URL=http://127.0.0.1:8765" in recipe  # links in the demo's texts lead to the demo
+    pidfile = tmp_path / "loop.pid"
+    loop = f"{sys.executable} -c \"import os, time; open('{pidfile}', 'w').write(str(os.getpid())); time.sleep(120)\""
+    recipe = re.sub(r"env -u \S+ .*?manage\.py run_followups --every \d+", lambda _m: loop, recipe)
+    recipe = re.sub(r"env -u \S+ .*?manage\.py runserver \S+", "sleep 2", recipe)
+
+    # When the server stops
+    started = time.monotonic()
+    subprocess.run(["sh", "-c", recipe], cwd=root, timeout=60, check=False)
+
+    # Then the loop, which was running beside it, is stopped too (and did not hold the recipe up)
+    pid = int(pidfile.read_text())
+    assert time.monotonic() - started < 30
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise AssertionError("the follow-up loop outlived the server")
