@@ -104,7 +104,7 @@ def _receipt(event_id: str, payload: dict) -> None:
         raise Refused(409, "replayed", _("This event was already received.")) from exc
 
 
-class ReceiptSerializer(serializers.Serializer):
+class SmsReceiptSerializer(serializers.Serializer):
     event_id = serializers.CharField(max_length=100)
     message_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
@@ -118,7 +118,7 @@ class ReceiptSerializer(serializers.Serializer):
         return attrs
 
 
-class ReplySerializer(serializers.Serializer):
+class SmsReplySerializer(serializers.Serializer):
     event_id = serializers.CharField(max_length=100)
     phone = serializers.CharField(max_length=32)
     text = serializers.CharField(max_length=1000, allow_blank=True)
@@ -169,12 +169,12 @@ class _Webhook(APIView):
 
 
 class SmsReceiptWebhook(_Webhook):
-    serializer_class = ReceiptSerializer
+    serializer_class = SmsReceiptSerializer
     name = "receipt"
 
     @extend_schema(
         summary=_("SMS delivery receipt (signed by the gateway)"),
-        request=ReceiptSerializer,
+        request=SmsReceiptSerializer,
         parameters=SIGNED,
         responses={200: OK, **REFUSALS},
         auth=[],
@@ -226,12 +226,12 @@ def is_opt_out(text: str) -> bool:
 
 
 class SmsReplyWebhook(_Webhook):
-    serializer_class = ReplySerializer
+    serializer_class = SmsReplySerializer
     name = "reply"
 
     @extend_schema(
         summary=_("A customer's reply to a text (signed by the gateway)"),
-        request=ReplySerializer,
+        request=SmsReplySerializer,
         parameters=SIGNED,
         responses={200: OK, **REFUSALS},
         auth=[],

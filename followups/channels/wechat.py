@@ -78,3 +78,20 @@ class WeChatChannel(Channel):
         if answer.get("errcode") in (40001, 42001):  # the token was refused: fetch a new one next time
             forget_token()
         return SendResult.failed(answer.get("errcode", f"http_{status}"), answer.get("errmsg", ""))
+
+
+def wechat_subscription_grant(*, customer, granted_at=None):
+    """The customer authorised one one-time subscription message (WeChat's subscribe event, relayed by the
+    account's server): one more message may reach them on WeChat."""
+    from django.utils import timezone
+
+    from followups.models import WeChatSubscription
+
+    return WeChatSubscription.objects.create(customer=customer, granted_at=granted_at or timezone.now())
+
+
+def wechat_quota(customer) -> int:
+    """How many one-time subscription messages the customer has left."""
+    from followups.models import WeChatSubscription
+
+    return WeChatSubscription.objects.filter(customer=customer, used_at__isnull=True).count()
