@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum, Window
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
@@ -75,15 +75,29 @@ def customer_360(*, dealership: Dealership, pk, visits_limit: int | None = None)
         ),
         pk=pk,
     )
-    visits = ServiceVisit.objects.filter(customer=customer).select_related("vehicle").order_by("-opened_on", "-id")
-    visits = list(visits[:visits_limit] if visits_limit else visits)
-    totals = ServiceVisit.objects.filter(customer=customer).aggregate(
-        total=Sum("total_amount"),
-        labor=Sum("labor_amount"),
-        parts=Sum("parts_amount"),
-        count=Count("id"),
-        last=Max("opened_on"),
+    # The totals of every visit ride along the newest ones (window aggregates over the whole set, computed
+    # before the LIMIT): one query where the list and the totals took two.
+    visits = (
+        ServiceVisit.objects.filter(customer=customer)
+        .select_related("vehicle")
+        .annotate(
+            all_total=Window(Sum("total_amount")),
+            all_labor=Window(Sum("labor_amount")),
+            all_parts=Window(Sum("parts_amount")),
+            all_count=Window(Count("id")),
+            all_last=Window(Max("opened_on")),
+        )
+        .order_by("-opened_on", "-id")
     )
+    visits = list(visits[:visits_limit] if visits_limit else visits)
+    first = visits[0] if visits else None
+    totals = {
+        "total": first.all_total if first else None,
+        "labor": first.all_labor if first else None,
+        "parts": first.all_parts if first else None,
+        "count": first.all_count if first else 0,
+        "last": first.all_last if first else None,
+    }
     appointments = list(Appointment.objects.filter(customer=customer).select_related("vehicle").order_by("-date")[:10])
     return {"customer": customer, "visits": visits, "totals": totals, "appointments": appointments}
 

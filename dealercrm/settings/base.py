@@ -340,6 +340,9 @@ SPECTACULAR_SETTINGS = {
         "VisitTypeEnum": "customers.models.VisitType",
         "InvitationStatusEnum": "campaigns.models.Invitation.Status",
         "CouponTemplateKindEnum": "campaigns.models.CouponTemplate.Kind",
+        "TouchKindEnum": "followups.models.Touch.Kind",
+        "TouchStatusEnum": "followups.models.Touch.Status",
+        "TouchChannelEnum": "followups.models.TouchChannel",
     },
 }
 

@@ -126,9 +126,9 @@ def busy_customer(dealership, advisor):
     return customer
 
 
-#: session, user, dealership; the customer, vehicles, their owners, consent events; visits, totals,
+#: session, user, dealership; the customer, vehicles, their owners, consent events; visits with their totals,
 #: appointments; coupons; touches due, touches recent, complaints, surveys; the segment and forecasts
-PAGE_QUERIES = 17
+PAGE_QUERIES = 16
 
 
 @time_machine.travel(NOW, tick=False)
