@@ -480,13 +480,16 @@ def _send_remote(touch: Touch, batch: Batch, backend, outgoing: Outgoing) -> Sen
     return result
 
 
-def run_batch(*, now: dt.datetime | None = None, batch: int | None = None, worker_id: str | None = None) -> dict:
-    """Expire, claim and handle one batch; returns its counts (``claimed`` and each outcome)."""
+def run_batch(
+    *, now: dt.datetime | None = None, batch: int | None = None, worker_id: str | None = None, expire: bool = True
+) -> dict:
+    """Expire (unless told not to), claim and handle one batch; returns its counts (``claimed`` and each
+    outcome)."""
     clock = (lambda: now) if now is not None else timezone.now
     at = clock()
     token = f"{(worker_id or default_worker_id())[:48]}:{uuid.uuid4().hex[:12]}"
     state = Batch(token=token, now=at, clock=clock, renewed=time.monotonic())
-    expired = expire_due(now=at)
+    expired = expire_due(now=at) if expire else 0
     claimed = claim(now=at, batch=batch or settings.FOLLOWUPS_DISPATCH_BATCH, token=token)
     state.counts = {"claimed": claimed}
     if expired:
@@ -520,7 +523,7 @@ def dispatch_due(
     started = time.monotonic()
     totals: dict[str, int] = {}
     while True:
-        counts = run_batch(now=now, batch=size, worker_id=worker_id)
+        counts = run_batch(now=now, batch=size, worker_id=worker_id, expire=not totals)
         for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
         claimed = counts.get("claimed", 0)
