@@ -25,11 +25,12 @@ def zh(text: str) -> str:
 
 
 @pytest.fixture
-def context(new_context):
-    """A phone: 360 px wide, touch, Chinese."""
-    return new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True, device_scale_factor=2)
+def browser_locale():
+    """The phone speaks Chinese."""
+    return "zh-CN"
 
 
+@pytest.mark.browser_context_args(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
 def test_a_customer_answers_the_survey_on_a_phone_in_chinese(page, screenshot, dealership):
     survey = survey_of(dealership, now=timezone.now())
     link = f"/s/{survey_token(survey)}/"
