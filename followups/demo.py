@@ -33,7 +33,7 @@ from django.utils import timezone, translation
 from customers.contact import contactable
 from customers.demo import DEMO_USERS
 from customers.models import ServiceVisit, Vehicle
-from customers.services import appointment_create, visit_create
+from customers.services import appointment_create, sms_opt_out_record, visit_create
 from dealercrm.core.audit import acting_as
 from dealercrm.core.models import Dealership, User
 
@@ -320,8 +320,9 @@ class _Replay:
     def day(self, day: dt.date, *, first: bool = False) -> None:
         self.plan(_at(day, 6, 0, self.zone))
         self.dispatch(_at(day, 6, 30, self.zone))  # quiet hours: what is due waits for 09:00
-        if first:  # a lapsed customer comes in at 08:00, before their wake-up text goes out
+        if first:  # a lapsed customer comes in at 08:00, before their wake-up text goes out; another replies "T"
             self.came_back(day)
+            self.opted_out(day)
             _add(self.result.cancelled, stops.apply_stops(dealership=self.store, now=_at(day, 8, 30, self.zone)))
         self.dispatch(_at(day, 9, 5, self.zone))
         self.calls(day)
@@ -441,6 +442,18 @@ class _Replay:
                 call_back_at=when + dt.timedelta(days=1) if outcome == CallAttempt.Outcome.CALL_BACK else None,
                 now=when,
             )
+
+    def opted_out(self, day: dt.date) -> None:
+        """A lapsed customer replies "T" to an earlier text at 08:10 (what the SMS gateway's reply webhook records,
+        ``customers.services.sms_opt_out_record``): their pending marketing texts stop at once (``sms_opt_out``)."""
+        touch = (
+            Touch.objects.filter(dealership=self.store, kind=Touch.Kind.WAKE_UP, status=Touch.Status.PLANNED)
+            .order_by("-id")
+            .select_related("customer")
+            .first()
+        )
+        if touch is not None:
+            sms_opt_out_record(customer=touch.customer, occurred_at=_at(day, 8, 10, self.zone))
 
     def stops(self) -> None:
         _add(self.result.cancelled, stops.apply_stops(dealership=self.store, now=self.now))

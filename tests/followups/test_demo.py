@@ -130,6 +130,9 @@ def test_the_demo_shows_every_kind_of_touch_in_every_state(store):
     came = touches.filter(kind=Touch.Kind.WAKE_UP, status=Touch.Status.CANCELLED, reason="visited").first()
     assert came is not None
     assert ServiceVisit.objects.filter(customer=came.customer, opened_on__gte=came.created_at.date()).exists()
+    # A "T" reply to a text: the customer's pending marketing texts stop at once
+    opted_out = touches.filter(kind=Touch.Kind.WAKE_UP, status=Touch.Status.CANCELLED, reason="sms_opt_out").first()
+    assert opted_out is not None and opted_out.customer.sms_opt_out
     # Quiet hours: the visits the DMS delivered at 20:15 yesterday have touches that waited for this morning
     late = touches.filter(
         visit__ro_number__startswith="DEMO-LATE", channel="sms", status=Touch.Status.PLANNED, due_at__lte=NOW
