@@ -70,7 +70,11 @@ class InvitePageView(View):
     def page(self, invitation, *, values=None, error=None, status=200):
         first, last = invites.booking_days(invitation)
         vehicles = list(Vehicle.objects.filter(owner_id=invitation.customer_id).order_by("pk"))
-        templates = [t for t in invitation.offer_templates() if t.active]
+        today = invitation.campaign.dealership.local_date()
+        # what booking issues (services.invitation_book): the active offers still valid today
+        templates = [
+            t for t in invitation.offer_templates() if t.active and not (t.valid_until and t.valid_until < today)
+        ]
         values = values or {
             "date": first.isoformat(),
             "time_slot": "",

@@ -412,3 +412,26 @@ def test_the_dispatcher_sends_the_invitation_and_its_link_books(listed, frozen):
     assert Client().post(path, {"date": "2026-12-04"}).status_code == 200
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.ACCEPTED
+
+
+def test_planning_takes_the_same_queries_for_two_or_twenty_invitees(campaign, person, make_group, agent, frozen):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_group({}, invite_channel="sms", call_after_message_days=2)
+
+    def plan_after(n):
+        for _ in range(n):
+            person()
+        generate(campaign, [agent])
+        Touch.objects.filter(kind=Touch.Kind.INVITATION).delete()
+        Invitation.objects.update(next_call_at=None)
+        with CaptureQueriesContext(connection) as queries:
+            planned = invites.invitation_touches_plan(campaign=campaign)
+        return len(queries), sum(planned.values())
+
+    two = plan_after(2)
+    twenty = plan_after(18)
+
+    assert (two[1], twenty[1]) == (2, 20)
+    assert twenty[0] == two[0]
