@@ -3,7 +3,7 @@ of ``seed_demo --customers 100000`` (segmented), and the clean-up that leaves th
 
 Everything a benchmark creates is named so that the clean-up finds it, also after a run that was cut short:
 campaigns whose code starts with ``BENCH-``, coupon templates whose name starts with ``BENCH``, users
-``bench.agent01`` … ``bench.agent10``.
+``bench.agent01`` … ``bench.agent10``, follow-up call tasks whose occasion is ``BENCH`` (with their calls).
 """
 
 from __future__ import annotations
@@ -131,6 +131,62 @@ def campaign_create(dealership, code: str, *, groups=GROUPS, days: int = 30, ext
     return campaign
 
 
+#: the mark of the benchmarks' follow-up call tasks (``Touch.occasion``: no key of a visit's touch uses it)
+FOLLOWUP_MARK = "BENCH"
+
+FOLLOWUP_CALLS = """
+INSERT INTO followups_touch (dealership_id, kind, customer_id, visit_id, occasion, due_at, touch_class, channel,
+                             assignee_id, priority, status, reason, reason_detail, attempts, max_attempts,
+                             claimed_by, outcome, notes, provider_ref, error_code, error_text, created_at, updated_at)
+SELECT %(d)s, CASE WHEN v.n %% 2 = 0 THEN 'day7' ELSE 'csi_call' END, v.customer_id, v.id, %(mark)s,
+       CASE WHEN v.n <= %(due)s THEN now() - (v.n %% 240) * interval '1 minute'
+            ELSE now() + (1 + v.n %% 10) * interval '1 day' END,
+       'service', 'call', (%(agents)s::bigint[])[1 + v.n %% %(k)s], %(priority)s, 'planned', '', '', 0, 3,
+       '', '', '', '', '', '', now(), now()
+FROM (SELECT sv.id, sv.customer_id, row_number() OVER (ORDER BY sv.id DESC) AS n
+      FROM customers_servicevisit sv JOIN customers_customer c ON c.id = sv.customer_id
+      WHERE sv.dealership_id = %(d)s AND {contactable}
+      ORDER BY sv.id DESC LIMIT %(total)s) AS v
+ON CONFLICT DO NOTHING
+"""
+
+
+def followup_calls_create(dealership, agents, *, due: int = 100, later: int = 1000) -> dict[str, int]:
+    """Follow-up call tasks for the agents' queue, as the planner makes them (day-7 follow-ups and satisfaction
+    calls on the store's latest visits of customers a service call may reach), in one ``INSERT … SELECT``:
+    ``due`` per agent due within the last four hours, ``later`` per agent due in the next ten days. The table
+    is analysed afterwards."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from customers.contact import SERVICE, contactable_sql
+    from followups.models import Priority, Touch
+
+    written = {
+        "dealership_id", "kind", "customer_id", "visit_id", "occasion", "due_at", "touch_class", "channel",
+        "assignee_id", "priority", "status", "reason", "reason_detail", "attempts", "max_attempts", "claimed_by",
+        "outcome", "notes", "provider_ref", "error_code", "error_text", "created_at", "updated_at",
+    }  # fmt: skip
+    required = {f.column for f in Touch._meta.concrete_fields if not f.null and not f.primary_key}
+    if required - written:
+        raise RuntimeError(f"bench/_campaigns.py: the touches' INSERT misses the columns {sorted(required - written)}")
+    k = len(agents)
+    params = {
+        "d": dealership.pk,
+        "mark": FOLLOWUP_MARK,
+        "due": due * k,
+        "total": (due + later) * k,
+        "agents": [agent.pk for agent in agents],
+        "k": k,
+        "priority": Priority.SATISFACTION.value,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(FOLLOWUP_CALLS.format(contactable=contactable_sql(SERVICE, "call", alias="c")), params)
+        cursor.execute("ANALYZE followups_touch")
+    made = Touch.objects.filter(dealership=dealership, occasion=FOLLOWUP_MARK)
+    return {"follow-up calls": made.count(), "due now": made.filter(due_at__lte=timezone.now()).count()}
+
+
 def campaign_run(campaign):
     """Schedule the draft ``campaign`` and start it today."""
     from campaigns import services
@@ -152,16 +208,21 @@ def cleanup(dealership, *, session_keys=(), updated_at=None) -> dict[str, int]:
     from campaigns.models import CallAttempt, Campaign, Coupon, CouponTemplate, Invitation, TargetGroup
     from customers.models import Appointment, Customer
     from dealercrm.core.models import Membership, User
+    from followups.models import Touch, TouchAttempt
 
     removed = {}
     with transaction.atomic():
+        touches = Touch.objects.filter(dealership=dealership, occasion=FOLLOWUP_MARK)
+        flagged_by_followups = list(
+            touches.filter(reason="wrong_number").values_list("customer_id", flat=True).distinct()
+        )
         campaigns = Campaign.objects.filter(dealership=dealership, code__startswith=CODE_PREFIX)
         invitations = Invitation.objects.filter(campaign__in=campaigns)
         flagged = Customer.objects.filter(
             pk__in=invitations.filter(status=Invitation.Status.WRONG_NUMBER).values("customer_id")
         )
         removed["wrong numbers cleared"] = 0
-        for pk in flagged.values_list("pk", flat=True):
+        for pk in {*flagged.values_list("pk", flat=True), *flagged_by_followups}:
             restored = {"updated_at": updated_at[pk]} if updated_at and pk in updated_at else {}
             removed["wrong numbers cleared"] += Customer.objects.filter(pk=pk).update(
                 flag_wrong_number=False, **restored
@@ -171,6 +232,8 @@ def cleanup(dealership, *, session_keys=(), updated_at=None) -> dict[str, int]:
         removed["coupons"] = coupons._raw_delete("default")
         appointment_ids = list(invitations.filter(appointment__isnull=False).values_list("appointment_id", flat=True))
         removed["call attempts"] = CallAttempt.objects.filter(invitation__campaign__in=campaigns)._raw_delete("default")
+        removed["follow-up calls made"] = TouchAttempt.objects.filter(touch__in=touches)._raw_delete("default")
+        removed["follow-up call tasks"] = touches._raw_delete("default")
         removed["invitations"] = invitations._raw_delete("default")
         removed["appointments"] = Appointment.objects.filter(pk__in=appointment_ids)._raw_delete("default")
         groups = TargetGroup.objects.filter(campaign__in=campaigns)
@@ -188,6 +251,16 @@ def cleanup(dealership, *, session_keys=(), updated_at=None) -> dict[str, int]:
         removed["agents"] = agents.delete()[1].get("core.User", 0)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for model in (Invitation, CallAttempt, Coupon, Coupon.history.model, Appointment, Customer, TargetGroup):
+            for model in (
+                Invitation,
+                CallAttempt,
+                Coupon,
+                Coupon.history.model,
+                Appointment,
+                Customer,
+                TargetGroup,
+                Touch,
+                TouchAttempt,
+            ):
                 cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return removed

@@ -7,7 +7,10 @@ Run it from the project root (PostgreSQL; the segmented ``seed_demo --customers 
     # options: --agents 10 --rate 5 (round trips per agent per second) --seconds 60 --warmup 5 --workers 3
 
 It creates ten agents and a running campaign of about 50,000 invitations assigned to them (the groups of
-``bench/_campaigns.py``, with a coupon offer; the table is analysed afterwards, as autovacuum would), then
+``bench/_campaigns.py``, with a coupon offer; the table is analysed afterwards, as autovacuum would), and
+follow-up call tasks in their one queue (issue 11: ``--followups-due`` per agent due now, day-7 follow-ups and
+satisfaction calls, which come before the invitations by priority, and ``--followups-later`` per agent due in
+the next days; one ``INSERT … SELECT``, ``bench/_campaigns.py``), then
 starts gunicorn as the Dockerfile does (three sync workers) with the production settings
 (``bench/_settings.py``: DEBUG off, persistent connections, static files collected into a temporary
 folder), and an access log that records each request's server time.
@@ -15,13 +18,15 @@ folder), and an access log that records each request's server time.
 From this process, each of ten threads logs in as its agent (the login page's CSRF cookie, then the session
 cookie and the rotated CSRF token) and paces itself to ``--rate`` round trips a second, as a proxy that
 terminates TLS would send them (``X-Forwarded-Proto: https``, ``Origin``). A round trip is, as the
-workbench makes it (``--flow post``, the default), one ``POST /calls/<id>/outcome/`` that records the
-outcome and answers with the next customer (the agent's first customer comes from ``GET /calls/next/``);
+workbench makes it (``--flow post``, the default), one ``POST /calls/<id>/outcome/`` (an invitation) or
+``POST /calls/touches/<id>/outcome/`` (a follow-up call) that records the outcome and answers with the next
+customer (the agent's first customer comes from ``GET /calls/next/``);
 with ``--flow get+post``, ``GET /calls/next/`` and then the POST, every time. The invitation id is read from
-the partial's ``data-invitation-id`` (else from the form's action ``/calls/<id>/outcome/``); the POST carries
-``HX-Request: true``, the CSRF
-token and the form fields ``outcome`` (no answer, busy, wrong number, declined, call back, accepted: drawn
-at random), ``appointment_date``, ``call_back_at``, ``time_slot`` and ``note``. Each round trip is timed from
+the partial's ``data-invitation-id`` or ``data-touch-id`` (else from the form's action); the POST carries
+``HX-Request: true``, the CSRF token and the form fields ``outcome`` (an invitation's: no answer, busy, wrong
+number, declined, call back, accepted; a follow-up call's: reached, no answer, busy, wrong number, declined,
+call back; drawn at random), ``reason`` (with declined), ``appointment_date``, ``call_back_at``, ``time_slot``
+and ``note``. Each round trip is timed from
 the first byte sent to the last byte received; the first ``--warmup`` seconds are not counted. Besides
 the round trips, each agent asks for today's counts as the page does (``GET /calls/counts/`` after recorded
 calls, at most every ``COUNTS_EVERY_S``, and every ``COUNTS_POLL_S``): that load is on the server too, but
@@ -31,7 +36,7 @@ It prints the achieved rate, the latency percentiles of the round trip and of ea
 saw them, and as gunicorn's access log timed them), the errors, and checks that every call recorded by a
 200 answer is in the database. Target (issue): round trip p95 ≤ 100 ms at 50 round trips a second.
 Everything is stopped and deleted at the end: gunicorn, the campaign with its calls, appointments and
-coupons, the agents and their sessions, the temporary folder.
+coupons, the follow-up call tasks with their calls, the agents and their sessions, the temporary folder.
 """
 
 import argparse
@@ -72,8 +77,18 @@ OUTCOMES = {
     "call_back": 10,
     "accepted": 20,
 }
-INVITATION_ID = re.compile(rb'data-invitation-id="(\d+)"')
-OUTCOME_ACTION = re.compile(rb'action="/calls/(\d+)/outcome/"')
+#: a follow-up call's outcomes (followups.calls): no complaints here (a complaint starts its own work)
+FOLLOWUP_OUTCOMES = {
+    "done": 45,
+    "no_answer": 25,
+    "busy": 8,
+    "wrong_number": 2,
+    "declined": 10,
+    "call_back": 10,
+}
+DECLINE_REASONS = ["not_needed", "price", "time", "elsewhere", "sold", "moved", "unhappy", "other"]
+CARD_ID = re.compile(rb'id="call-card"[^>]*data-(invitation|touch)-id="(\d+)"')
+OUTCOME_ACTION = re.compile(rb'action="/calls/((?:touches/)?)(\d+)/outcome/"')
 CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 ACCESS_FORMAT = "%(t)s %(m)s %(U)s %(s)s %(D)s"
 
@@ -137,15 +152,30 @@ class Client:
         return self.request(method, path, body, headers)
 
 
-def invitation_id(page: bytes) -> int | None:
-    match = INVITATION_ID.search(page) or OUTCOME_ACTION.search(page)
-    return int(match.group(1)) if match else None
+def head(page: bytes) -> tuple[str, int] | None:
+    """What the card shows: ("invitation", id) or ("touch", id), or None for nobody to call."""
+    match = CARD_ID.search(page)
+    if match:
+        return match.group(1).decode(), int(match.group(2))
+    match = OUTCOME_ACTION.search(page)
+    if match:
+        return ("touch" if match.group(1) else "invitation"), int(match.group(2))
+    return None
 
 
-def outcome_fields(rng: random.Random, zone: ZoneInfo) -> dict:
+def outcome_path(card: tuple[str, int]) -> str:
+    source, pk = card
+    return f"/calls/touches/{pk}/outcome/" if source == "touch" else f"/calls/{pk}/outcome/"
+
+
+def outcome_fields(rng: random.Random, zone: ZoneInfo, source: str = "invitation") -> dict:
     now = datetime.now(zone)
+    weights = FOLLOWUP_OUTCOMES if source == "touch" else OUTCOMES
+    outcome = rng.choices(list(weights), weights=list(weights.values()))[0]
+    extra = {"reason": rng.choice(DECLINE_REASONS)} if outcome == "declined" else {}
     return {
-        "outcome": rng.choices(list(OUTCOMES), weights=list(OUTCOMES.values()))[0],
+        **extra,
+        "outcome": outcome,
         "appointment_date": (now + timedelta(days=1)).date().isoformat(),
         "call_back_at": (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
         "time_slot": rng.choice(["09:00", "10:30", "14:00", "15:30", ""]),
@@ -177,17 +207,18 @@ def agent_loop(index: int, client: Client, options, zone: ZoneInfo, start: float
             else:
                 status, page = client.htmx("GET", "/calls/next/")
                 row["get_ms"] = (time.perf_counter() - began) * 1000
-                pk = invitation_id(page) if status == 200 else None
+                pk = head(page) if status == 200 else None
             if status != 200:
                 row["error"] = f"GET next {status}"
             elif pk is None:
                 row["error"] = "nobody to call"
             else:
                 posted = time.perf_counter()
-                status, page = client.htmx("POST", f"/calls/{pk}/outcome/", outcome_fields(rng, zone))
+                row["source"] = pk[0]
+                status, page = client.htmx("POST", outcome_path(pk), outcome_fields(rng, zone, pk[0]))
                 row["post_ms"] = (time.perf_counter() - posted) * 1000
                 row["posted"] = status == 200
-                pk = invitation_id(page) if status == 200 else None
+                pk = head(page) if status == 200 else None
                 if status != 200:
                     row["error"] = f"POST outcome {status}"
         except (OSError, http.client.HTTPException) as exc:
@@ -214,7 +245,12 @@ def agent_loop(index: int, client: Client, options, zone: ZoneInfo, start: float
 
 def server_times(log: Path, since: datetime) -> dict[str, list[float]]:
     """Milliseconds gunicorn spent on each workbench request logged from ``since`` on, by endpoint."""
-    times: dict[str, list[float]] = {"GET /calls/next/": [], "POST /calls/<id>/outcome/": [], "GET /calls/counts/": []}
+    times: dict[str, list[float]] = {
+        "GET /calls/next/": [],
+        "POST /calls/<id>/outcome/": [],
+        "POST /calls/touches/<id>/outcome/": [],
+        "GET /calls/counts/": [],
+    }
     for line in log.read_text(errors="replace").splitlines():
         match = re.match(r"\[([^\]]+)\] (\S+) (\S+) (\d+) (\d+)", line)
         if not match:
@@ -226,6 +262,8 @@ def server_times(log: Path, since: datetime) -> dict[str, list[float]]:
             times[f"GET {path}"].append(int(micros) / 1000)
         elif method == "POST" and re.fullmatch(r"/calls/\d+/outcome/", path):
             times["POST /calls/<id>/outcome/"].append(int(micros) / 1000)
+        elif method == "POST" and re.fullmatch(r"/calls/touches/\d+/outcome/", path):
+            times["POST /calls/touches/<id>/outcome/"].append(int(micros) / 1000)
     return times
 
 
@@ -243,6 +281,9 @@ def prepare(options, password: str):
     generated = services.invitation_list_generate(campaign=campaign, agents=agents)
     with connection.cursor() as cursor:  # what autovacuum does after such an insert (it may be off here)
         cursor.execute("ANALYZE campaigns_invitation")
+    generated.update(
+        common.followup_calls_create(dealership, agents, due=options.followups_due, later=options.followups_later)
+    )
     return dealership, agents, campaign, generated
 
 
@@ -253,12 +294,12 @@ def report(options, results: list, server: dict, recorded: int, generated: dict,
     span = options.seconds
     trips = [r["ms"] for r in ok]
     gets = [r["get_ms"] for r in ok if r["get_ms"]]
-    posts = [r["post_ms"] for r in ok]
     counts = [r["counts_ms"] for r in counted if "counts_ms" in r]
     print(
         f"flow {options.flow}: {options.agents} agents × {options.rate:g} round trips/s for {options.seconds} s "
         f"(after {options.warmup} s of warm-up), gunicorn {options.workers} sync workers, production settings; "
-        f"{generated['added']:,} invitations, {generated['assigned']:,} assigned"
+        f"{generated['added']:,} invitations, {generated['assigned']:,} assigned; "
+        f"{generated.get('follow-up calls', 0):,} follow-up call tasks, {generated.get('due now', 0):,} due now"
     )
     print(f"load average before: {load[0]:.2f}")
     print(
@@ -278,14 +319,19 @@ def report(options, results: list, server: dict, recorded: int, generated: dict,
     print("as the client saw them:")
     line("round trip (POST)" if options.flow == "post" else "round trip (GET + POST)", trips)
     line("GET /calls/next/", gets)
-    line("POST /calls/<id>/outcome/", posts)
+    line("POST /calls/<id>/outcome/", [r["post_ms"] for r in ok if r.get("source") == "invitation"])
+    line("POST /calls/touches/<id>/outcome/", [r["post_ms"] for r in ok if r.get("source") == "touch"])
     line("GET /calls/counts/ (besides)", counts)
     print("as gunicorn timed them (access log):")
     for name, values in server.items():
         line(name, values)
     print(f"errors: {dict(errors) or 'none'}")
     posted = sum(r["posted"] for r in results)
-    print(f"calls answered 200: {posted:,}; call attempts in the database: {recorded:,}")
+    followups = sum(r["posted"] and r.get("source") == "touch" for r in results)
+    print(
+        f"calls answered 200: {posted:,} (follow-up calls {followups:,}); calls in the database: {recorded:,} "
+        "(campaign and follow-up)"
+    )
     p95 = percentile(trips, 95)
     met = p95 <= TARGET_P95_MS and not errors and len(ok) >= 0.95 * options.agents * options.rate * span
     print(
@@ -302,6 +348,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--followups-due", type=int, default=100, help="follow-up calls per agent due now")
+    parser.add_argument("--followups-later", type=int, default=1000, help="follow-up calls per agent due later")
     parser.add_argument(
         "--flow",
         choices=["post", "get+post"],
@@ -316,9 +364,11 @@ def main() -> None:
     common.migrate()
     common.setup()
     from django.db import connection
+    from django.db.models import Q
 
     from campaigns.models import CallAttempt
     from customers.models import Customer
+    from followups.models import Touch, TouchAttempt
 
     folder = Path(tempfile.mkdtemp(prefix="bench-workbench-"))
     password = secrets.token_urlsafe(16)
@@ -328,8 +378,11 @@ def main() -> None:
     clients: list[Client] = []
     try:
         dealership, agents, campaign, generated = prepare(options, password)
-        invitees = Customer.objects.filter(invitations__campaign=campaign)
-        updated_at = dict(invitees.values_list("pk", "updated_at"))  # a wrong number sets it: put back after
+        called = Customer.objects.filter(
+            Q(invitations__campaign=campaign)
+            | Q(pk__in=Touch.objects.filter(dealership=dealership, occasion=common.FOLLOWUP_MARK).values("customer_id"))
+        )
+        updated_at = dict(called.values_list("pk", "updated_at"))  # a wrong number sets it: put back after
         zone = ZoneInfo(dealership.time_zone or "Asia/Shanghai")
         connection.close()
         port = free_port()
@@ -341,8 +394,8 @@ def main() -> None:
             client.login(agent.username, password)
             clients.append(client)
         status, page = clients[0].htmx("GET", "/calls/next/")
-        if status != 200 or invitation_id(page) is None:
-            raise RuntimeError(f"GET /calls/next/ answered {status} without an invitation: is the workbench there?")
+        if status != 200 or head(page) is None:
+            raise RuntimeError(f"GET /calls/next/ answered {status} without a customer: is the workbench there?")
         results: list[dict] = []
         lock = threading.Lock()
         load = os.getloadavg()
@@ -359,6 +412,9 @@ def main() -> None:
         stop(server)
         server = None
         recorded = CallAttempt.objects.filter(invitation__campaign=campaign).count()
+        recorded += TouchAttempt.objects.filter(
+            touch__dealership=dealership, touch__occasion=common.FOLLOWUP_MARK
+        ).count()
         times = server_times(folder / "access.log", measured_from.replace(microsecond=0))
         report(options, results, times, recorded, generated, load)
     except Exception:

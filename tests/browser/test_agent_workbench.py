@@ -147,8 +147,11 @@ def test_an_agent_works_three_customers_from_the_keyboard(
     expect_customer(page, third)
     expect_counts(page, calls=2, waiting=1, accepted=1)
 
-    # When they press 4 (declined) for the third
+    # When they press 4 (declined) for the third, and 2 (price) in the picker of reasons it opens
     page.keyboard.press("4")
+    expect(page.get_by_test_id("decline-reasons")).to_be_visible()
+    screenshot("decline-reasons")
+    page.keyboard.press("2")
 
     # Then nobody is left to call now (the second comes back later), and the page never reloaded
     expect(page.get_by_test_id("workbench-empty")).to_be_visible()
@@ -160,6 +163,7 @@ def test_an_agent_works_three_customers_from_the_keyboard(
 
     outcomes = dict(CallAttempt.objects.values_list("invitation_id", "outcome"))
     assert outcomes == {first.pk: "accepted", second.pk: "no_answer", third.pk: "declined"}
+    assert CallAttempt.objects.get(invitation=third).reason == "price"
     assert CallAttempt.objects.get(invitation=second).note == "响铃6次无人接"
     appointment = Appointment.objects.get()
     assert (appointment.customer_id, appointment.date, appointment.source) == (first.customer_id, today, "campaign")
@@ -218,7 +222,8 @@ def six_customers(dealership, as_manager, agent):
 
 def test_after_every_outcome_the_keys_work_at_once(page, log_in, screenshot, agent, six_customers):
     """The focus trap: after D + date + Enter (accepted) or T + Enter (call back), the next customer's key
-    records an outcome instead of typing into the date or time field that had the focus."""
+        records an outcome instead of typing into the date or time field that had the focus; 4 and a reason's number
+    record a decline."""
     today = timezone.localdate()
     invitations = six_customers
     log_in("agent")
@@ -244,7 +249,7 @@ def test_after_every_outcome_the_keys_work_at_once(page, log_in, screenshot, age
         (call_back_with_the_time_field, "call_back"),
         (lambda: page.keyboard.press("2"), "busy"),
         (accept_with_the_date_field, "accepted"),
-        (lambda: page.keyboard.press("4"), "declined"),
+        (lambda: (page.keyboard.press("4"), page.keyboard.press("1")), "declined"),  # 1: no need
     ]
     for i, (act, _outcome) in enumerate(steps):
         act()
@@ -256,3 +261,76 @@ def test_after_every_outcome_the_keys_work_at_once(page, log_in, screenshot, age
     outcomes = dict(CallAttempt.objects.values_list("invitation_id", "outcome"))
     assert outcomes == {invitation.pk: outcome for invitation, (_act, outcome) in zip(invitations, steps, strict=True)}
     assert Appointment.objects.filter(date=today).count() == 2
+
+
+def test_one_queue_an_invitation_and_a_follow_up_call_from_the_keyboard(page, log_in, screenshot, dealership, agent):
+    """Issue 11: a satisfaction call (priority 2) comes before a campaign invitation (marketing) in the same
+    queue; the agent scores the first with 6 and a number, declines the second with 4 and a number, and the
+    page never reloads."""
+    from followups.models import Touch, TouchAttempt
+    from tests.followups.factories_calls import call_task
+
+    today = timezone.localdate()
+    customer = CustomerFactory(dealership=dealership, name="陈满意", phone="+8613900330001")
+    VehicleFactory(owner=customer, plate="粤BS7777", model="GL8")
+    satisfaction = call_task(
+        dealership, agent, due_at=timezone.now() - timedelta(hours=1), kind=Touch.Kind.SATISFACTION, customer=customer
+    )
+    invitee = CustomerFactory(dealership=dealership, name="林邀约", phone="+8613900330002")
+    VehicleFactory(owner=invitee, plate="粤BI8888", model="新君越")
+    campaign = services.campaign_create(
+        dealership=dealership,
+        code="ONEQ27",
+        name="一个队列",
+        kind="maintenance",
+        starts_on=today - timedelta(days=1),
+        ends_on=today + timedelta(days=20),
+    )
+    services.target_group_create(campaign=campaign, name="新君越车主", filters={"models": ["新君越"]})
+    services.campaign_schedule(campaign=campaign)
+    services.campaign_start(campaign=campaign, today=today)
+    services.invitation_list_generate(campaign=campaign, agents=[agent])
+    invitation = Invitation.objects.get(campaign=campaign)
+
+    # Given the agent on the workbench: the satisfaction call comes first, with its kind, visit and script
+    log_in("agent")
+    page.goto("/calls/")
+    page.evaluate(f"{MARKER} = 'still here'")
+    call_card = card(page)
+    expect(call_card).to_have_attribute("data-touch-id", str(satisfaction.pk))
+    expect(page.get_by_test_id("customer-name")).to_contain_text("陈满意")
+    expect(page.get_by_test_id("followup-visit")).to_contain_text(satisfaction.visit.ro_number)
+    expect(page.get_by_test_id("script")).to_contain_text(dealership.name)
+    expect_counts(page, calls=0, waiting=2, accepted=0)
+    screenshot("follow-up-call")
+
+    # When they press 6 (reached): the picker of scores opens; 4 records the score
+    page.keyboard.press("6")
+    expect(page.get_by_test_id("satisfaction-scores")).to_be_visible()
+    screenshot("satisfaction-scores")
+    page.keyboard.press("4")
+
+    # Then the invitation follows at once, with the counts moved on
+    expect(call_card).to_have_attribute("data-invitation-id", str(invitation.pk))
+    expect(page.get_by_test_id("workbench-feedback")).to_contain_text("陈满意")
+    expect(page.get_by_test_id("contact-history-empty")).to_be_visible()
+    expect_counts(page, calls=1, waiting=1, accepted=0)
+
+    # When they press 4 (declined), Esc (changed their mind), then 4 and 5 (sold the car)
+    page.keyboard.press("4")
+    expect(page.get_by_test_id("decline-reasons")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("decline-reasons")).to_be_hidden()
+    expect(call_card).to_have_attribute("data-invitation-id", str(invitation.pk))
+    page.keyboard.press("4")
+    page.keyboard.press("5")
+
+    # Then nobody is left, nothing reloaded, and both calls are recorded as chosen
+    expect(page.get_by_test_id("workbench-empty")).to_be_visible()
+    expect_counts(page, calls=2, waiting=0, accepted=0)
+    assert page.evaluate(MARKER) == "still here"
+    screenshot("one-queue-done")
+    attempt = TouchAttempt.objects.get()
+    assert (attempt.touch_id, attempt.outcome, attempt.satisfaction) == (satisfaction.pk, "done", 4)
+    call = CallAttempt.objects.get()
+    assert (call.invitation_id, call.outcome, call.reason) == (invitation.pk, "declined", "sold")
