@@ -22,7 +22,7 @@ FOLLOWUPS_EVERY ?= 20
 .PHONY: help venv venv-dev demo run test lint format messages worker beat bench clean
 
 help:
-	@echo "make demo      run the demo on http://$(HOST):$(PORT) (SQLite, Celery eager, demo data)"
+	@echo "make demo      run the demo on http://$(HOST):$(PORT) (SQLite, Celery eager, demo data, follow-ups every $(FOLLOWUPS_EVERY) s)"
 	@echo "make test      run the whole test suite (pytest -n 2)"
 	@echo "make lint      ruff check + ruff format --check"
 	@echo "make format    ruff format + ruff check --fix"
