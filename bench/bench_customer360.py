@@ -310,6 +310,22 @@ def load(browsers: list[Browser], customer_ids: list[int], seconds: float, seed:
     }
 
 
+def workers_cpu(server) -> float:
+    """CPU seconds (user + system) used so far by gunicorn's workers (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    ticks = 0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def server_times(log: Path) -> list[float]:
     times = []
     for line in log.read_text(errors="replace").splitlines():
@@ -363,7 +379,12 @@ def main() -> None:
         load(browsers, customer_ids, options.warmup, options.seed)
         (folder / "access.log").write_text("")
         load_before = os.getloadavg()
-        rounds = [load(browsers, customer_ids, options.seconds, options.seed + r) for r in range(options.rounds)]
+        rounds = []
+        for r in range(options.rounds):
+            cpu = workers_cpu(server)
+            figures = load(browsers, customer_ids, options.seconds, options.seed + r)
+            figures["cpu_ms"] = (workers_cpu(server) - cpu) * 1000 / max(figures["requests"], 1)
+            rounds.append(figures)
         load_after = os.getloadavg()
         stop(server)
         server = None
@@ -392,7 +413,7 @@ def main() -> None:
         print(
             f"round {number}: {figures['rps']:7.1f} req/s  p50 {figures['p50']:6.1f}  p95 {figures['p95']:6.1f}  "
             f"p99 {figures['p99']:6.1f}  max {figures['max']:6.1f} ms  ({figures['requests']:,} requests, "
-            f"{figures['bad']} not 200)"
+            f"{figures['bad']} not 200; workers' CPU {figures['cpu_ms']:.1f} ms a request)"
         )
     if served:
         print(
