@@ -97,6 +97,14 @@ def test_the_demo_shows_every_kind_of_touch_in_every_state(store):
         languages = set(MessageTemplate.objects.filter(dealership=store, kind=kind).values_list("language", flat=True))
         assert languages == set(LANGUAGES), kind
 
+    # Their history names the command (the system), the complaints' steps the manager who took them
+    template_history = MessageTemplate.history.filter(dealership_id=store.pk)
+    assert {(h.history_user_id, h.history_change_reason) for h in template_history} == {
+        (None, "system: manage.py seed_followups_demo")
+    }
+    acknowledged = Complaint.history.filter(dealership_id=store.pk, status=Complaint.Status.ACKNOWLEDGED)
+    assert {h.history_user.username for h in acknowledged} == {"asmanager"}
+
     # Every kind the planner makes is there
     for kind in ("day7", "day15", "day30", "csi_call", "survey", "due_message", "due_call", "wake_up", "complaint"):
         assert kind in found, (kind, found, out)
