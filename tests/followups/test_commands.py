@@ -293,3 +293,22 @@ def test_make_demo_runs_the_loop_beside_the_server_and_stops_it_with_the_server(
     else:
         os.kill(pid, signal.SIGKILL)
         raise AssertionError("the follow-up loop outlived the server")
+
+
+@pytest.mark.parametrize(
+    ("command", "module", "function"),
+    [("plan_touches", "followups.planner", "plan_all"), ("dispatch_touches", "followups.dispatcher", "dispatch_due")],
+)
+def test_each_single_step_command_names_itself_in_the_audit(command, module, function, monkeypatch):
+    # Given the step's function standing in for one that notes the acting user
+    import importlib
+
+    SEEN_ACTORS.clear()
+    monkeypatch.setattr(importlib.import_module(module), function, probe)
+
+    # When the command runs it
+    out, _err = run(command)
+
+    # Then its writes would be recorded as the system named by the command
+    assert [a.reason for a in SEEN_ACTORS] == [f"system: manage.py {command}"]
+    assert "probed 1" in out
