@@ -96,6 +96,7 @@ def test_arrived_opens_the_visit_in_the_same_step(client_for, advisor, dealershi
         TODAY,
     )
     assert visit.advisor_id == advisor.pk and visit.total_amount == Decimal("0")
+    assert booked.history.first().history_user == advisor and visit.history.first().history_user == advisor
     assert "张伟 has arrived. Visit RO20261201-001 is open." in html
     assert f"/customers/{customer.pk}/?visit={visit.pk}#card-coupons" in html
     # the next arrival is offered the next number
