@@ -537,6 +537,18 @@ class InvitationListGenerateView(CampaignMixin, DealershipMixin, View):
             )
         else:
             messages.info(request, _("Nobody new to add: every matching customer is already on the list."))
+        planned = sum(result.get("messages", {}).values())
+        if planned:  # invitations by message (campaigns.invites): the follow-up dispatcher sends them
+            messages.info(
+                request,
+                ngettext(
+                    "%(n)d invitation by message planned: it goes out from the campaign's first day, in sending hours.",
+                    "%(n)d invitations by message planned: they go out from the campaign's first day, in sending "
+                    "hours.",
+                    planned,
+                )
+                % {"n": planned},
+            )
         return redirect(reverse("campaigns:detail", args=[campaign.pk]) + "#results")
 
 

@@ -435,3 +435,21 @@ def test_planning_takes_the_same_queries_for_two_or_twenty_invitees(campaign, pe
 
     assert (two[1], twenty[1]) == (2, 20)
     assert twenty[0] == two[0]
+
+
+def test_the_campaign_page_says_how_many_messages_generating_planned(
+    client_for, cc_manager, campaign, person, make_group, agent, frozen
+):
+    for _ in range(3):
+        person()
+    make_group({}, invite_channel="sms")
+    services.campaign_schedule(campaign=campaign)
+    services.campaign_start(campaign=campaign, today=START)
+    client = client_for(cc_manager)
+
+    response = client.post(
+        reverse("campaigns:generate", args=[campaign.pk]), {f"gen-agent_{agent.pk}": "on"}, follow=True
+    )
+
+    assert "3 invitations by message planned" in text(response)
+    assert Touch.objects.filter(kind=Touch.Kind.INVITATION).count() == 3
