@@ -143,19 +143,24 @@ SELECT %(d)s, CASE WHEN v.n %% 2 = 0 THEN 'day7' ELSE 'csi_call' END, v.customer
             ELSE now() + (1 + v.n %% 10) * interval '1 day' END,
        'service', 'call', (%(agents)s::bigint[])[1 + v.n %% %(k)s], %(priority)s, 'planned', '', '', 0, 3,
        '', '', '', '', '', '', now(), now()
-FROM (SELECT sv.id, sv.customer_id, row_number() OVER (ORDER BY sv.id DESC) AS n
-      FROM customers_servicevisit sv JOIN customers_customer c ON c.id = sv.customer_id
-      WHERE sv.dealership_id = %(d)s AND {contactable}
-      ORDER BY sv.id DESC LIMIT %(total)s) AS v
+FROM (SELECT latest.id, latest.customer_id, row_number() OVER (ORDER BY latest.id DESC) AS n
+      FROM (SELECT DISTINCT ON (sv.customer_id) sv.id, sv.customer_id
+            FROM customers_servicevisit sv JOIN customers_customer c ON c.id = sv.customer_id
+            WHERE sv.dealership_id = %(d)s AND {contactable}
+              AND NOT EXISTS (SELECT 1 FROM campaigns_invitation i
+                              WHERE i.customer_id = c.id AND i.campaign_id = %(campaign)s)
+            ORDER BY sv.customer_id, sv.id DESC) AS latest
+      ORDER BY latest.id DESC LIMIT %(total)s) AS v
 ON CONFLICT DO NOTHING
 """
 
 
-def followup_calls_create(dealership, agents, *, due: int = 100, later: int = 1000) -> dict[str, int]:
+def followup_calls_create(dealership, agents, *, campaign=None, due: int = 100, later: int = 1000) -> dict[str, int]:
     """Follow-up call tasks for the agents' queue, as the planner makes them (day-7 follow-ups and satisfaction
-    calls on the store's latest visits of customers a service call may reach), in one ``INSERT … SELECT``:
-    ``due`` per agent due within the last four hours, ``later`` per agent due in the next ten days. The table
-    is analysed afterwards."""
+    calls on the latest visit of customers a service call may reach, one task per customer, none for the
+    invitees of ``campaign``, so that a wrong number found on one call leaves no other call of the benchmark
+    stale), in one ``INSERT … SELECT``: ``due`` per agent due within the last four hours, ``later`` per agent
+    due in the next ten days. The table is analysed afterwards."""
     from django.db import connection
     from django.utils import timezone
 
@@ -179,6 +184,7 @@ def followup_calls_create(dealership, agents, *, due: int = 100, later: int = 10
         "agents": [agent.pk for agent in agents],
         "k": k,
         "priority": Priority.SATISFACTION.value,
+        "campaign": campaign.pk if campaign is not None else 0,
     }
     with connection.cursor() as cursor:
         cursor.execute(FOLLOWUP_CALLS.format(contactable=contactable_sql(SERVICE, "call", alias="c")), params)

@@ -282,7 +282,9 @@ def prepare(options, password: str):
     with connection.cursor() as cursor:  # what autovacuum does after such an insert (it may be off here)
         cursor.execute("ANALYZE campaigns_invitation")
     generated.update(
-        common.followup_calls_create(dealership, agents, due=options.followups_due, later=options.followups_later)
+        common.followup_calls_create(
+            dealership, agents, campaign=campaign, due=options.followups_due, later=options.followups_later
+        )
     )
     return dealership, agents, campaign, generated
 

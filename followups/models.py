@@ -217,9 +217,11 @@ class Touch(models.Model):
             ),
             # The customer's cards, the cap (marketing touches of the last 30 days) and the stop conditions.
             models.Index(fields=["customer", "due_at"], name="touch_customer_idx"),
-            # An agent's follow-up calls.
+            # An agent's follow-up calls, in the order of their queue (campaigns.callcard: priority, due time).
             models.Index(
-                fields=["assignee", "due_at"], condition=Q(channel="call", status="planned"), name="touch_call_idx"
+                fields=["assignee", "priority", "due_at"],
+                condition=Q(channel="call", status="planned"),
+                name="touch_call_idx",
             ),
             models.Index(fields=["dealership", "kind", "status"], name="touch_overview_idx"),
         ]
