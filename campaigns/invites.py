@@ -10,8 +10,8 @@ booking form.
   the call follows N days after the message: the invitation's ``next_call_at`` is the message's due time plus N
   days, and a customer who booked meanwhile has left the queue (accepted).
 - The link carries a signed token naming the invitation (``django.core.signing``, its own salt): a changed
-  token does not verify. It is valid until the campaign's last day (the dealership's day) and books once: an
-  invitation no longer open (booked, declined, …) refuses a second booking.
+  token does not verify. It is valid until the campaign's last day (the dealership's day) and books once: a
+  booked invitation refuses a second booking (``BOOKABLE``: who may still book).
 - ``invitation_book_by_link`` books exactly as an accepted call does (``services.invitation_book``).
 """
 
@@ -35,6 +35,9 @@ from . import services
 from .models import Campaign, Coupon, Invitation, TargetGroup
 
 SALT = "campaigns.invites"
+#: who may still book through the link: an open invitation, and a customer who said no on the phone or was not
+#: reached and changes their mind; a booked one has used it, and a wrong number's link may be a stranger's
+BOOKABLE = (*Invitation.OPEN, Invitation.Status.DECLINED, Invitation.Status.UNREACHED)
 #: the time slots the invitation page offers (the counter's list of expected arrivals shows them as typed)
 TIME_SLOTS = ("09:00-10:00", "10:00-11:00", "11:00-12:00", "13:30-14:30", "14:30-15:30", "15:30-16:30")
 
@@ -148,7 +151,7 @@ def invitation_from_token(token: str, *, now: datetime | None = None, for_update
         raise LinkRefused("expired", 410, invitation)
     if campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.RUNNING):
         raise LinkRefused("invalid", 400)
-    if invitation.status not in Invitation.OPEN:
+    if invitation.status not in BOOKABLE:
         raise LinkRefused("closed", 410, invitation)
     return invitation
 

@@ -296,13 +296,28 @@ def test_an_unknown_time_slot_or_another_customers_vehicle_is_refused(listed):
     assert not Appointment.objects.exists()
 
 
-def test_a_declined_invitation_or_a_draft_campaign_does_not_book(dealership, listed, agent):
-    first, second = listed(2, invite_channel="sms", call_after_message_days=0)
-    Invitation.objects.filter(pk=first.pk).update(status=Invitation.Status.DECLINED)
-    Campaign.objects.filter(pk=first.campaign_id).update(status=Campaign.Status.FINISHED)
+def test_a_customer_who_declined_on_the_phone_may_still_book_but_not_a_wrong_number(listed, agent):
+    declined, unreached, wrong = listed(3, invite_channel="sms", call_after_message_days=0)
+    Invitation.objects.filter(pk=declined.pk).update(status=Invitation.Status.DECLINED)
+    Invitation.objects.filter(pk=unreached.pk).update(status=Invitation.Status.UNREACHED)
+    Invitation.objects.filter(pk=wrong.pk).update(status=Invitation.Status.WRONG_NUMBER)
 
-    assert Client().get(link_path(first)).status_code == 410
-    assert Client().get(link_path(second)).status_code == 410
+    assert Client().post(link_path(declined), {"date": "2026-12-03"}).status_code == 200
+    assert Client().post(link_path(unreached), {"date": "2026-12-03"}).status_code == 200
+    refused = Client().post(link_path(wrong), {"date": "2026-12-03"})
+
+    assert refused.status_code == 410 and 'data-kind="closed"' in text(refused)
+    statuses = dict(Invitation.objects.values_list("pk", "status"))
+    assert statuses == {declined.pk: "accepted", unreached.pk: "accepted", wrong.pk: "wrong_number"}
+
+
+def test_a_finished_campaigns_link_has_expired(listed):
+    (invitation, *_) = listed(1, invite_channel="sms")
+    Campaign.objects.filter(pk=invitation.campaign_id).update(status=Campaign.Status.FINISHED)
+
+    response = Client().get(link_path(invitation))
+
+    assert response.status_code == 410 and 'data-kind="expired"' in text(response)
 
 
 def test_the_link_page_is_in_english_for_a_visitor_who_chose_it(listed):
