@@ -299,6 +299,9 @@ def ro_number_suggest(*, dealership: Dealership, day) -> str:
     """The next free repair-order number of ``day`` for a visit opened at the counter: RO20261201-001, …
     (an RO number the DMS gave is typed instead)."""
     prefix = f"RO{day:%Y%m%d}-"
-    numbers = ServiceVisit.objects.filter(dealership=dealership, ro_number__regex=rf"^{prefix}[0-9]{{3,}}$")
-    taken = [int(ro[len(prefix) :]) for ro in numbers.values_list("ro_number", flat=True)]
+    # the day's visits (the date index), not every RO number of the store
+    numbers = ServiceVisit.objects.filter(dealership=dealership, opened_on=day, ro_number__startswith=prefix)
+    taken = [
+        int(ro[len(prefix) :]) for ro in numbers.values_list("ro_number", flat=True) if ro[len(prefix) :].isdigit()
+    ]
     return f"{prefix}{max(taken, default=0) + 1:03d}"
