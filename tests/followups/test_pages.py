@@ -324,3 +324,17 @@ def test_the_menu_follows_the_role(agent, cc_manager, advisor, client_for):
     assert 'data-testid="nav-followups"' in client_for(agent).get(reverse("followups:mine")).content.decode()
     assert 'data-testid="nav-followups"' in client_for(cc_manager).get(reverse("followups:overview")).content.decode()
     assert 'data-testid="nav-followups"' not in client_for(advisor).get("/customers/").content.decode()
+
+
+def test_the_touch_list_filters_by_agent_and_due_day(dealership, agent, cc_manager, customer, outsider, client_for):
+    mine = touch_of(customer, due_at=local(dealership, TODAY, 9), assignee=agent)
+    touch_of(customer, due_at=local(dealership, TODAY + dt.timedelta(days=3), 9), assignee=cc_manager)
+    client = client_for(cc_manager)
+    response = client.get(reverse("followups:touch-list") + f"?agent={agent.pk}")
+    assert [t.pk for t in response.context["touches"]] == [mine.pk]
+    response = client.get(reverse("followups:touch-list") + "?due_from=2026-06-10&due_until=2026-06-10")
+    assert [t.pk for t in response.context["touches"]] == [mine.pk]
+    # another store's user is no choice: the filter is left out, with a word
+    response = client.get(reverse("followups:touch-list") + f"?agent={outsider.pk}")
+    assert len(response.context["touches"]) == 2
+    assert "Some filters were not understood" in response.content.decode()
