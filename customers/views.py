@@ -45,7 +45,8 @@ def arrivals_context(dealership) -> dict:
 
 def arrival_form_context(dealership, arrivals: list, today) -> None:
     """What the "arrived" form of each expected arrival offers: the customer's current vehicles (the
-    appointment's first) and the suggested RO number of the day. Two queries however long the list."""
+    appointment's first, else the campaign invitation's) and the suggested RO number of the day. Two queries
+    however long the list."""
     vehicles: dict[int, list] = {}
     for vehicle in (
         selectors.vehicle_list(dealership=dealership)
@@ -56,7 +57,9 @@ def arrival_form_context(dealership, arrivals: list, today) -> None:
     suggestion = selectors.ro_number_suggest(dealership=dealership, day=today)
     for appointment in arrivals:
         own = vehicles.get(appointment.customer_id, [])
-        appointment.vehicle_choices = sorted(own, key=lambda v: v.pk != appointment.vehicle_id)
+        invitation = getattr(appointment, "invitation", None)  # a campaign's mark: the vehicle it invited
+        first = appointment.vehicle_id or getattr(invitation, "vehicle_id", None)
+        appointment.vehicle_choices = sorted(own, key=lambda v, first=first: v.pk != first)
         appointment.ro_suggestion = suggestion
 
 

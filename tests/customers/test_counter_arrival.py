@@ -372,3 +372,25 @@ def test_the_choices_take_no_query_per_visit(dealership, customer, vehicle, djan
 
     with django_assert_num_queries(0):
         campaign_services.coupon_visit_choices(coupon=coupon, visits=visits, today=TODAY, dealership=dealership)
+
+
+def test_a_campaign_appointment_without_a_vehicle_preselects_the_invitations(
+    client_for, advisor, dealership, customer, vehicle
+):
+    from campaigns.models import Campaign, Invitation
+
+    other = VehicleFactory(owner=customer)  # created later: listed second unless preselected
+    campaign = Campaign.objects.create(
+        dealership=dealership, code="WIN", name="冬季", kind="maintenance", starts_on=TODAY, ends_on=TODAY
+    )
+    group = campaign_services.target_group_create(campaign=campaign, name="组", filters={})
+    appointment = Appointment.objects.create(dealership=dealership, customer=customer, date=TODAY, source="campaign")
+    Invitation.objects.create(
+        campaign=campaign, target_group=group, customer=customer, vehicle=other, appointment=appointment, created_at=NOW
+    )
+
+    html = text(client_for(advisor).get(reverse("customers:counter")))
+
+    options = html[html.index('data-testid="arrival-vehicle"') :]
+    assert options.index(f'value="{other.pk}"') < options.index(f'value="{vehicle.pk}"')
+    assert 'name="campaign_code" value="WIN"' in html
