@@ -63,12 +63,14 @@ def test_token_authentication_is_documented(schema):
     assert body["$ref"].endswith("/AuthTokenRequest")
 
 
-#: the only records the API deletes: a draft campaign's target groups, a store's own compliance terms, and an
-#: API token (revoked by an administrator; its history keeps who revoked it)
+#: the only records the API deletes: a draft campaign's target groups, a store's own compliance terms, an
+#: API token (revoked by an administrator; its history keeps who revoked it), and a store's own message template
+#: (the built-in text is used again; its history keeps who deleted it)
 DELETABLE = {
     "/api/v1/campaigns/target-groups/{id}/",
     "/api/v1/campaigns/compliance-terms/{id}/",
     "/api/v1/staff/tokens/{token_key}/",
+    "/api/v1/followups/message-templates/{id}/",
 }
 
 
