@@ -80,6 +80,8 @@ RECORD_BEFORE = {
     "invitations": "invitation",
     "calls": "invitation",  # /calls/<pk>/outcome/: an invitation on the agent's list
     "touches": "touch",  # /calls/touches/<pk>/outcome/: a follow-up call task on the agent's list
+    "templates": "message_template",  # /followups/templates/<pk>/
+    "message-templates": "message_template",
     "coupon-templates": "coupon_template",
     "coupons": "coupon",
     "compliance": "compliance_term",
@@ -390,7 +392,17 @@ def _records(dealership, users) -> dict:
         "survey": survey.pk,
         "survey_token": survey_token(survey),
         "touch": touch.pk,
+        "message_template": _message_template(dealership).pk,
     }
+
+
+def _message_template(dealership):
+    """The store's own text of the day-7 follow-up by SMS."""
+    from followups.models import MessageTemplate
+
+    return MessageTemplate.objects.create(
+        dealership=dealership, kind="day7", channel="sms", language="zh-hans", body="{customer_name}您好"
+    )
 
 
 def _followup_call(dealership, visit, agent):
