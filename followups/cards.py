@@ -5,14 +5,32 @@ Registered in ``FollowupsConfig.ready()`` through ``customers.cards``; each read
 
 from __future__ import annotations
 
+import functools
+
 from customers.cards import CardPage
 
 from . import selectors
 
+#: the badge of a touch that happened or stopped, by status
+BADGES = {"sent": "text-bg-success", "delivered": "text-bg-success", "done": "text-bg-success"}
+BADGES.update(failed="text-bg-danger", ambiguous="text-bg-danger")
+
 
 def touches_card(page: CardPage) -> dict:
-    """Due and recent touches with their status and reason in words: two queries."""
-    return selectors.customer_touches(dealership=page.dealership, customer=page.customer)
+    """Due and recent touches with their status and reason in words: two queries. The link to a touch is
+    its prefix, reversed once (not once per row)."""
+    context = selectors.customer_touches(dealership=page.dealership, customer=page.customer)
+    for touch in context["recent"]:
+        touch.badge = BADGES.get(touch.status, "text-bg-secondary")
+    context["touch_url"] = _touch_url_prefix()
+    return context
+
+
+@functools.cache
+def _touch_url_prefix() -> str:
+    from django.urls import reverse
+
+    return reverse("followups:touch-detail", args=[0])[: -len("0/")]
 
 
 def surveys_card(page: CardPage) -> dict:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from customers import cards
 from followups.models import Complaint, Touch
@@ -152,6 +153,9 @@ def test_the_cards_show_touches_surveys_and_complaints(busy_customer, as_manager
     # due touches soonest first, five at most; recent ones with the words of their reason
     assert body.count('data-testid="touch-due"') == 4
     assert body.count('data-testid="touch-recent"') == 5
+    first_due = response.context["cards"]["side"]
+    due = next(card for card in first_due if card.name == "followups.touches").context["due"][0]
+    assert f'href="{reverse("followups:touch-detail", args=[due.pk])}"' in body  # a manager may open it
     assert "A complaint of the customer&#x27;s is open." in body or "A complaint of the customer's is open." in body
     # surveys with their scores; complaints open first with their deadline
     assert body.count('data-testid="survey"') == 3
