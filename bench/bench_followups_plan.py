@@ -18,7 +18,8 @@ For the DEMO dealership, every visit type followed up (so that every visit count
 The planner's clock is set to the morning of the data set's first visit with the lookback widened to the whole
 data set, so that no visit's touches are left out as long past or expired: every visit is planned. The touches
 of a previous run are deleted first (not timed). Target (issue 11): planner ≤ 3 × the yardstick.
-``--explain`` prints the planner's day-7 SELECT under EXPLAIN ANALYZE instead (nothing is written).
+``--explain`` prints the planner's day-7 SELECT under EXPLAIN ANALYZE instead (nothing is written);
+``--foreign-keys`` gives the copy the ledger's foreign keys too, so that the yardstick pays the same checks.
 """
 
 import datetime as dt
@@ -108,6 +109,13 @@ def main() -> None:
         deleted = cursor.rowcount
         cursor.execute(f"DROP TABLE IF EXISTS {COPY}")
         cursor.execute(f"CREATE TABLE {COPY} (LIKE followups_touch INCLUDING ALL)")
+        if "--foreign-keys" in sys.argv:  # the ledger's foreign keys too (deferred, as Django declares them)
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = 'followups_touch'::regclass AND contype = 'f'"
+            )
+            for name, definition in cursor.fetchall():
+                cursor.execute(f"ALTER TABLE {COPY} ADD CONSTRAINT bench_{name} {definition}")
         for table in ("followups_touch", "customers_servicevisit", "customers_customer"):
             cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute("SELECT count(*) FROM customers_servicevisit WHERE dealership_id = %s", [dealership.pk])
@@ -179,7 +187,8 @@ def main() -> None:
     plan_s, plan_n, plan_q = figures["planner"]
     again_s, again_n, again_q = figures["second run"]
     print(f"DEMO: {visits:,} visits, every type followed up; {deleted:,} touches of an earlier run deleted first")
-    print(f"yardstick INSERT … SELECT   {base_s:7.2f} s  {base_n:,} rows into a copy of the ledger")
+    copy = "a copy of the ledger" + (" with its foreign keys" if "--foreign-keys" in sys.argv else "")
+    print(f"yardstick INSERT … SELECT   {base_s:7.2f} s  {base_n:,} rows into {copy}")
     print(f"planner (day 7/15/30)       {plan_s:7.2f} s  {plan_n:,} touches, {plan_q} queries")
     print(f"second run                  {again_s:7.2f} s  {again_n:,} touches, {again_q} queries")
     print(
