@@ -204,3 +204,17 @@ def test_the_counter_still_marks_arrivals_through_the_registry(dealership, advis
     assert len(arrivals) == 1
     assert arrivals[0].invitation is None and arrivals[0].open_coupons == []
     assert local(dealership, dt.date(2026, 1, 1)).tzinfo is not None
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_amounts_read_as_floatformat_writes_them(language):
+    from decimal import Decimal
+
+    from django.template.defaultfilters import floatformat
+    from django.utils import translation
+
+    from customers.templatetags.customer_cards import amount
+
+    values = [Decimal("0"), Decimal("1234.505"), Decimal("-1234.5"), Decimal("999.995"), Decimal("1234567.125"), None]
+    with translation.override(language):
+        assert [amount(v) for v in values] == [floatformat(v, "2g") for v in values]
