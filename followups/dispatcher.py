@@ -136,6 +136,7 @@ class Batch:
     renewed: float = 0.0
     #: sends of a back end inside the database, written together (``_flush_local``)
     local: list = field(default_factory=list)
+    agents: dict = field(default_factory=dict)
 
     def count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
@@ -150,6 +151,19 @@ class Batch:
         if not done:
             self.count("lost")
         return done
+
+    def agents_of(self, dealership_id: int) -> list[int]:
+        """The store's active agents by id (read once per batch, when a touch falls back to a call)."""
+        if dealership_id not in self.agents:
+            from dealercrm.core.models import User
+            from dealercrm.core.roles import Role
+
+            self.agents[dealership_id] = list(
+                User.objects.filter(memberships__dealership_id=dealership_id, is_active=True, role=Role.AGENT)
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+        return self.agents[dealership_id]
 
     def renew(self) -> None:
         """Stretch the lease of what the batch still holds (a slow provider must not let it run out)."""
@@ -259,7 +273,11 @@ def handle(touch: Touch, batch: Batch) -> None:
     if channel == TouchChannel.CALL:
         # WeChat cannot be used and neither can SMS: an agent calls instead (the touch joins the call queue)
         detail = _("WeChat could not be used (%(why)s): an agent calls instead.") % {"why": reason_text(why)}
-        if batch.finish(touch, status=Status.PLANNED, channel=TouchChannel.CALL, notes=str(detail)[:500]):
+        agents = batch.agents_of(touch.dealership_id)
+        assignee = agents[touch.pk % len(agents)] if agents else None  # in turn, as the planner assigns calls
+        if batch.finish(
+            touch, status=Status.PLANNED, channel=TouchChannel.CALL, assignee_id=assignee, notes=str(detail)[:500]
+        ):
             batch.count("to_call")
         return
     policy = batch.policies[touch.dealership_id]

@@ -8,7 +8,7 @@ import pytest
 
 from followups import dispatcher
 from followups.channels import wechat
-from followups.models import Message, MessageTemplate, Touch, WeChatSubscription
+from followups.models import Message, MessageTemplate, WeChatSubscription
 from tests.followups.factories_dispatch import Provider, customer_of, local, make_touch, marketing_touch, slow
 
 pytestmark = pytest.mark.django_db
@@ -248,12 +248,16 @@ def test_a_wechat_error_is_recorded(dealership, wechat_api):
     assert (touch.status, touch.error_code, touch.error_text) == ("failed", "43004", "require subscribe")
 
 
-def test_a_marketing_touch_that_neither_wechat_nor_sms_may_carry_becomes_a_call_task(dealership, wechat_api, settings):
-    # A service touch for a customer with no OpenID whose texts are refused (wrong number stops texts and
-    # calls alike, so: a marketing customer opted out of texts) — the call task remains
+def test_a_touch_that_neither_wechat_nor_sms_may_carry_becomes_a_call_task_for_an_agent(dealership, wechat_api, agent):
+    # Given a consenting customer without an OpenID who replied "T" to a text: a marketing touch for WeChat may
+    # go neither by WeChat (marketing) nor by SMS (opted out); a call is still allowed
     customer = customer_of(dealership, sms_opt_out=True, marketing_consent=True)
     touch = marketing_touch(customer, channel="wechat", due_at=local(dealership, DAY, 9))
+
     dispatcher.dispatch_due(now=local(dealership, DAY, 10))
+
+    # Then it becomes a call task on the store's agent's list, saying why
     touch.refresh_from_db()
-    assert (touch.status, touch.channel) == ("planned", "call")
-    assert Touch.objects.filter(channel="call", status="planned").count() == 1
+    assert (touch.status, touch.channel, touch.assignee) == ("planned", "call", agent)
+    assert "WeChat" in touch.notes
+    assert wechat_api.posts("/message/template/send") == [] and not Message.objects.exists()
