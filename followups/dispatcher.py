@@ -23,8 +23,14 @@ One batch (``dispatch_due`` runs batches until nothing is due or its time is up)
 
 Every write after the claim is conditional on the touch still being claimed with this batch's token: a touch
 cancelled meanwhile (``followups.stops``) stays cancelled, and one whose lease ran out and was taken by another
-worker is left to it. Queries: a handful per batch, and two (database back end) or four (remote back ends) per
-message.
+worker is left to it. Queries: a handful per batch; the database back end's sends are written together (one
+conditional ``UPDATE`` and one ``INSERT`` of the messages per 250); a remote back end's take four per message
+(in flight, then the answer), each pair in its own short transaction.
+
+WeChat fallback (decided here, ``_route``): a marketing touch never goes by WeChat; a service touch goes by
+WeChat when the customer has an OpenID and an unused one-time subscription (``WeChatSubscription``, used up by
+the send), else by SMS if the contact rule allows texts, else it becomes a call task for one of the store's
+agents (a note on the touch says why), else it is skipped with the contact rule's reason.
 """
 
 from __future__ import annotations
