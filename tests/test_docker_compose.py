@@ -409,12 +409,13 @@ def test_the_beat_installs_the_follow_up_jobs_from_settings_into_the_database_sc
     assert {name: task.task for name, task in installed.items()} == FOLLOWUP_JOBS
     assert all(task.enabled for task in installed.values())
     plan = installed["followups-plan"].interval
-    assert (plan.every, plan.period) == (settings.CELERY_BEAT_SCHEDULE["followups-plan"]["schedule"], "seconds")
+    every = {
+        name: settings.CELERY_BEAT_SCHEDULE[name]["schedule"].run_every.total_seconds()
+        for name in ("followups-plan", "followups-dispatch")
+    }
+    assert (plan.every, plan.period) == (every["followups-plan"], "seconds")
     dispatch = installed["followups-dispatch"].interval
-    assert (dispatch.every, dispatch.period) == (
-        settings.CELERY_BEAT_SCHEDULE["followups-dispatch"]["schedule"],
-        "seconds",
-    )
+    assert (dispatch.every, dispatch.period) == (every["followups-dispatch"], "seconds")
     assert installed["followups-complaint-deadlines"].crontab.minute == "*/15"
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
+from celery.schedules import crontab, schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -235,11 +235,11 @@ CELERY_BEAT_SCHEDULE = {
     # ones; both are idempotent and read everything from the database.
     "followups-plan": {
         "task": "followups.tasks.plan_touches_task",
-        "schedule": env.int("FOLLOWUPS_PLAN_EVERY_SECONDS", default=300),
+        "schedule": schedule(timedelta(seconds=env.int("FOLLOWUPS_PLAN_EVERY_SECONDS", default=300))),
     },
     "followups-dispatch": {
         "task": "followups.tasks.dispatch_touches_task",
-        "schedule": env.int("FOLLOWUPS_DISPATCH_EVERY_SECONDS", default=60),
+        "schedule": schedule(timedelta(seconds=env.int("FOLLOWUPS_DISPATCH_EVERY_SECONDS", default=60))),
     },
     "followups-complaint-deadlines": {
         "task": "followups.tasks.complaint_deadlines_task",

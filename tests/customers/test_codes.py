@@ -11,6 +11,7 @@ from tests.factories import CustomerFactory, VehicleFactory
 
 def test_an_appointment_in_a_final_state_answers_409_with_its_code(dealership, advisor, api_client_for):
     customer = CustomerFactory(dealership=dealership)
+    VehicleFactory(owner=customer)  # marking the arrival opens the visit of the car the customer came with
     appointment = services.appointment_create(dealership=dealership, customer=customer, date=dealership.local_date())
     api = api_client_for(advisor)
     path = reverse("api-appointment-set-status", args=[appointment.pk])
