@@ -192,6 +192,13 @@ class OwnRedis:
             return False
 
 
+def _forget_connections(app):
+    """Forget the broker pool, the result backend and the producer pool built for the previous broker (a
+    producer pool an earlier test built would still publish to the machine's Redis)."""
+    _reset_connections()
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def own_redis_app(settings):
     """The project's Celery app pointed at a Redis of the test's own."""
@@ -202,12 +209,12 @@ def own_redis_app(settings):
     keys = ("broker_url", "result_backend", "task_always_eager")
     saved = {key: app.conf[key] for key in keys}
     app.conf.update(broker_url=redis.url, result_backend=redis.url, task_always_eager=False)
-    _reset_connections()
+    _forget_connections(app)
     try:
         yield app, redis
     finally:
         app.conf.update(saved)
-        _reset_connections()
+        _forget_connections(app)
         redis.stop()
 
 
