@@ -5,6 +5,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.models import VisitType
@@ -154,7 +155,23 @@ class WindowField(serializers.ListField):
         return [_hhmm(v) for v in values]
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "example": "09:00"})
+class LocalTimeField(serializers.TimeField):
+    """A time of day in the store's own zone, written "HH:MM" (OpenAPI's ``format: time`` is RFC 3339's, which
+    needs an offset that a store's opening hours do not have)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], **kwargs)
+
+
 class FollowupPolicySerializer(serializers.ModelSerializer):
+    send_from = LocalTimeField(required=False, help_text=_("Texts and e-mails go out from this time (local)."))
+    send_until = LocalTimeField(required=False, help_text=_("… and stop before this time (local)."))
+    business_from = LocalTimeField(required=False, help_text=_("The store opens (complaint deadlines count from it)."))
+    business_until = LocalTimeField(required=False, help_text=_("The store closes."))
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text=_("Null while the store uses the defaults.")
+    )
     channel_windows = serializers.DictField(
         child=WindowField(),
         required=False,

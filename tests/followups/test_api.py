@@ -122,7 +122,7 @@ def test_templates_are_for_managers_and_their_store(dealership, cc_manager, outs
 def test_settings_read_the_defaults_and_are_changed(dealership, as_manager, api_client_for):
     client = api_client_for(as_manager)
     body = client.get(SETTINGS).json()
-    assert (body["send_from"], body["send_until"], body["marketing_cap"]) == ("09:00:00", "20:00:00", 4)
+    assert (body["send_from"], body["send_until"], body["marketing_cap"]) == ("09:00", "20:00", 4)
     response = client.patch(
         SETTINGS, {"marketing_cap": 2, "channel_windows": {"sms": ["10:00", "19:00"]}}, format="json"
     )
