@@ -458,7 +458,7 @@ class Complaint(models.Model):
         API = "api", _("API")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("complaint status", "Open")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         RESOLVED = "resolved", _("Resolved")
         CLOSED = "closed", _("Closed")

@@ -142,13 +142,13 @@ SIGNED = [
 OK = inline_serializer("WebhookResult", {"result": serializers.CharField()})
 REFUSALS = {
     400: OpenApiResponse(
-        ErrorSerializer, description=_("Refused (malformed): the body is not what this webhook reads.")
+        ErrorSerializer, description=_("Refused (`malformed`): the body is not what this webhook reads.")
     ),
     401: OpenApiResponse(
         ErrorSerializer,
-        description=_("Refused (bad_signature, stale_timestamp): not signed with the shared secret, or too old."),
+        description=_("Refused (`bad_signature`, `stale_timestamp`): not signed with the shared secret, or too old."),
     ),
-    409: OpenApiResponse(ErrorSerializer, description=_("Refused (replayed): this event was already received.")),
+    409: OpenApiResponse(ErrorSerializer, description=_("Refused (`replayed`): this event was already received.")),
 }
 
 
