@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from customers.models import VisitType
 
+from ..managing import POLICY_FIELDS
 from ..models import FollowupPolicy, Message, MessageTemplate, Touch, TouchAttempt, TouchChannel
 from ..reasons import reason_text
 
@@ -188,23 +189,7 @@ class FollowupPolicySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FollowupPolicy
-        fields = [
-            "send_from",
-            "send_until",
-            "channel_windows",
-            "marketing_cap",
-            "cap_days",
-            "when_capped",
-            "followup_visit_types",
-            "reminder_message_days",
-            "reminder_call_days",
-            "complaint_response_hours",
-            "complaint_resolution_days",
-            "business_from",
-            "business_until",
-            "business_days",
-            "updated_at",
-        ]
+        fields = [*POLICY_FIELDS, "updated_at"]
         read_only_fields = ["updated_at"]
 
     def validate_channel_windows(self, value):
