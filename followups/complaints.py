@@ -39,6 +39,7 @@ from dealercrm.core.roles import Role
 
 from .models import Complaint, FollowupPolicy, Priority, Survey, Touch, TouchChannel, TouchClass
 from .policy import business_days, policy_for
+from .stops import cancel_pending
 
 logger = logging.getLogger(__name__)
 
@@ -365,6 +366,8 @@ def complaint_close(*, complaint: Complaint, acting_user=None, now: dt.datetime 
     complaint.closed_at = now or timezone.now()
     complaint._change_reason = "close"
     complaint.save(update_fields=["status", "closed_at"])
+    # the customer has been told: a follow-up call still waiting for them has nothing left to say
+    cancel_pending(complaint.touches.all(), reason="complaint_closed", now=complaint.closed_at)
     return complaint
 
 

@@ -16,6 +16,7 @@ REASONS = {
     "booked": _("The customer booked an appointment."),
     "visited": _("The customer came in."),
     "complaint_open": _("A complaint of the customer's is open."),
+    "complaint_closed": _("The complaint was closed: the customer has been told how it was handled."),
     "customer_erased": _("The customer's personal data was erased."),
     "customer_merged": _("The customer was merged into another record."),
     "due_date_moved": _("The predicted due date moved."),

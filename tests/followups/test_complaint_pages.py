@@ -256,3 +256,22 @@ def test_the_list_reads_the_same_number_of_queries_however_many_complaints(deale
 
     assert len(response.context["page"]) == 6
     assert len(six) == len(one)
+
+
+@pytest.mark.django_db
+def test_closing_a_complaint_cancels_its_follow_up_call_still_waiting(dealership, agent, as_manager):
+    # Given a complaint whose follow-up call (planned when it opened) was never made
+    complaint = complaint_of(dealership)
+    call = complaint.touches.get(kind=Touch.Kind.COMPLAINT)
+    assert call.status == Touch.Status.PLANNED
+
+    # When it is acknowledged, resolved and closed
+    services.complaint_acknowledge(complaint=complaint, acting_user=as_manager)
+    services.complaint_resolve(complaint=complaint, resolution="已更换配件", acting_user=as_manager)
+    call.refresh_from_db()
+    assert call.status == Touch.Status.PLANNED  # resolving alone still leaves the customer to be told
+    services.complaint_close(complaint=complaint, acting_user=as_manager)
+
+    # Then the call leaves the agent's queue, with the reason
+    call.refresh_from_db()
+    assert (call.status, call.reason) == (Touch.Status.CANCELLED, "complaint_closed")
