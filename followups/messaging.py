@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from dealercrm.core.exceptions import ApplicationError
 
 from .models import MessageTemplate, Touch
 
@@ -36,7 +39,8 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     Kind.SURVEY: (*_COMMON, "plate", "visit_date", "link"),
     Kind.DUE_MESSAGE: (*_COMMON, "plate", "due_date"),
     Kind.DUE_CALL: (*_COMMON, "plate", "due_date"),
-    Kind.BIRTHDAY: _COMMON,
+    # a birthday text with the store's offer (FollowupPolicy.birthday_offer) names it and its coupon's code
+    Kind.BIRTHDAY: (*_COMMON, "offer", "coupon_code", "coupon_expires"),
     Kind.WAKE_UP: (*_COMMON, "plate"),
     Kind.COMPLAINT: _COMMON,
     Kind.INVITATION: (*_COMMON, "plate", "campaign_name", "link"),
@@ -111,6 +115,16 @@ DEFAULTS = {
         _("Dear {customer_name}, {dealership_name} invites you to {campaign_name}. Details and booking: {link}"),
     ),
 }
+
+
+#: the built-in text of a birthday that carries the store's offer (marketing class)
+BIRTHDAY_WITH_OFFER = (
+    _("Happy birthday"),
+    _(
+        "Dear {customer_name}, everyone at {dealership_name} wishes you a happy birthday! Our gift: {offer}, "
+        "coupon {coupon_code}, valid until {coupon_expires}."
+    ),
+)
 
 
 def variables_in(text: str) -> list[str]:
@@ -235,7 +249,60 @@ def values_for(touch: Touch, *, language: str, now: dt.datetime, names: tuple[st
             values[name] = touch.invitation.campaign.name if touch.invitation_id else ""
         elif name == "link":
             values[name] = link_for(touch, now=now)
+        elif name in ("offer", "coupon_code", "coupon_expires"):
+            coupon = birthday_coupon(touch, now=now)
+            if coupon is None:
+                values[name] = ""
+            elif name == "offer":
+                values[name] = coupon.template.name
+            elif name == "coupon_code":
+                values[name] = coupon.code
+            else:
+                values[name] = _date(coupon.expires_on, language)
     return values
+
+
+def birthday_coupon(touch: Touch, *, now: dt.datetime):
+    """The coupon of the store's birthday offer for this birthday (``touch.occasion`` is its year): issued the
+    first time the text is written, and the same one for a retry of it (found by template, customer and year;
+    the customer's row is locked while it is looked for, so two sends cannot issue two). None when the touch
+    carries no offer (service class) or the store no longer has one."""
+    if touch.kind != Kind.BIRTHDAY or touch.touch_class != "marketing":
+        return None
+    if not hasattr(touch, "_birthday_coupon"):
+        touch._birthday_coupon = _birthday_coupon(touch, now=now)
+    return touch._birthday_coupon
+
+
+def _birthday_coupon(touch: Touch, *, now: dt.datetime):
+    from campaigns.models import Coupon
+    from campaigns.services import coupon_issue
+    from customers.models import Customer
+
+    from .policy import policy_for
+
+    offer = policy_for(touch.dealership).birthday_offer
+    if offer is None:
+        return None
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=touch.customer_id).first()
+        zone = touch.dealership.zone
+        year = int(touch.occasion) if touch.occasion.isdigit() else touch.dealership.local_date(now).year
+        start = dt.datetime(year, 1, 1, tzinfo=zone)
+        found = (
+            Coupon.objects.filter(
+                customer_id=touch.customer_id, template=offer, campaign__isnull=True, issued_at__gte=start
+            )
+            .filter(issued_at__lt=start.replace(year=year + 1))
+            .select_related("template")
+            .first()
+        )
+        if found is not None:
+            return found
+        try:
+            return coupon_issue(template=offer, customer=touch.customer, now=now)
+        except ApplicationError:
+            return None  # the offer is past its validity or switched off: the birthday text goes without it
 
 
 def fill(text: str, values: dict[str, str]) -> str:
@@ -259,6 +326,8 @@ def render(
         code, signature = template.provider_template_code, template.signature
     else:
         default_subject, default_body = DEFAULTS[touch.kind]
+        if birthday_coupon(touch, now=now) is not None:
+            default_subject, default_body = BIRTHDAY_WITH_OFFER
         with translation.override(language):
             subject, body = str(default_subject), str(default_body)
         code, signature = "", ""

@@ -259,6 +259,9 @@ def sample_values(dealership) -> dict[str, str]:
         "due_date": (today + dt.timedelta(days=14)).isoformat(),
         "campaign_name": _("Winter check-up"),
         "link": "https://crm.example.cn/s/…",
+        "offer": _("¥100 labour coupon"),
+        "coupon_code": "K7Q2M9XW",
+        "coupon_expires": (today + dt.timedelta(days=30)).isoformat(),
     }
 
 

@@ -89,3 +89,41 @@ def test_a_survey_link_is_absolute(dealership, settings):
 
 def test_the_text_fills_only_plain_variables():
     assert messaging.fill("{a} {a.__class__} {b}", {"a": "1"}) == "1 {a.__class__} {b}"
+
+
+def test_a_birthday_with_the_stores_offer_issues_its_coupon_once_and_names_it(dealership):
+    from campaigns.models import Coupon
+    from campaigns.services import coupon_template_create
+    from followups import dispatcher
+    from followups.models import FollowupPolicy, Message, Touch
+
+    # Given a store whose birthday care carries an offer, and a customer's birthday text due (marketing class)
+    offer = coupon_template_create(dealership=dealership, name="生日工时券", kind="labor_amount", value=100)
+    FollowupPolicy.objects.create(dealership=dealership, birthday_offer=offer)
+    customer = customer_of(dealership, name="王芳", marketing_consent=True)
+    due = local(dealership, dt.date(2026, 3, 10), 10)
+    touch = make_touch(customer, kind="birthday", touch_class="marketing", due_at=due)
+
+    # When the text is rendered twice (a retry) and then sent by the dispatcher
+    first = messaging.render(touch, channel="sms", now=due, language="en")
+    again = messaging.render(Touch.objects.get(pk=touch.pk), channel="sms", now=due, language="en")
+    dispatcher.dispatch_due(now=due)
+
+    # Then one coupon of the offer was issued to the customer, and the text names it with its code
+    coupon = Coupon.objects.get(customer=customer)
+    assert coupon.template == offer and coupon.campaign is None
+    assert "生日工时券" in first.body and coupon.code in first.body and first.body == again.body
+    assert coupon.code in Message.objects.get(touch=touch).body
+
+
+def test_a_birthday_without_an_offer_issues_nothing(dealership):
+    from campaigns.models import Coupon
+
+    customer = customer_of(dealership, name="Li Lei")
+    due = local(dealership, dt.date(2026, 3, 10), 10)
+    touch = make_touch(customer, kind="birthday", due_at=due)
+
+    rendered = messaging.render(touch, channel="sms", now=due, language="en")
+
+    assert rendered.body == "Dear Li Lei, everyone at " + dealership.name + " wishes you a happy birthday!"
+    assert not Coupon.objects.filter(customer=customer).exists()
