@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dealercrm.core.models import Dealership
 
-from .models import Appointment, Customer, ServiceVisit, Vehicle, VehicleOwnership
+from .models import Appointment, ConsentEvent, Customer, ServiceVisit, Vehicle, VehicleOwnership
 from .validators import PROVINCES
 
 
@@ -71,7 +71,7 @@ def customer_360(*, dealership: Dealership, pk, visits_limit: int | None = None)
                     Prefetch("ownerships", queryset=VehicleOwnership.objects.select_related("customer"))
                 ),
             ),
-            "consent_events__recorded_by",
+            Prefetch("consent_events", queryset=ConsentEvent.objects.select_related("recorded_by")),
         ),
         pk=pk,
     )
