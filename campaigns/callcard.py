@@ -29,12 +29,12 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import Model
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _t
 
 from customers.models import Customer, ServiceVisit, Vehicle
+from dealercrm.core import sqlread
 from dealercrm.core.models import Dealership
 from followups.models import Complaint, Priority, Touch, TouchAttempt, TouchChannel, TouchClass
 from segmentation.models import CustomerSegment
@@ -53,7 +53,7 @@ CARD = (
     (ServiceVisit, "lv"),
     (Vehicle, "lvv"),
 )
-COUPONS = ((Coupon, "k"), (CouponTemplate, "t"))
+COUPONS = ((Coupon, "k"), (CouponTemplate, "t"), (Campaign, "c"))
 OFFERS = ((CouponTemplate, "t"),)
 
 #: the agent's invitations to call now (``selectors.agent_queue``): open invitations of running campaigns on a
@@ -109,16 +109,10 @@ def _queue_head(vendor: str, followups: bool) -> str:
     return f"SELECT source, id FROM ({union}) AS heads ORDER BY priority, due, fresh, source DESC, id LIMIT 1"
 
 
-def _columns(parts) -> str:
-    quote = connection.ops.quote_name
-    fields = ((alias, field) for model, alias in parts for field in model._meta.concrete_fields)
-    return ", ".join(f"{alias}.{quote(field.column)}" for alias, field in fields)
-
-
 @functools.cache
 def _card_statement(vendor: str, where: str) -> str:
     return f"""
-        SELECT {_columns(CARD)}
+        SELECT {sqlread.columns(CARD)}
         FROM campaigns_invitation i
         JOIN campaigns_campaign c ON c.id = i.campaign_id
         JOIN campaigns_targetgroup g ON g.id = i.target_group_id
@@ -140,10 +134,12 @@ def _card_statement(vendor: str, where: str) -> str:
 
 @functools.cache
 def _coupons_statement(vendor: str) -> str:
-    """The customer's coupons that can still be used, soonest first (``selectors.coupons_open``)."""
+    """The customer's coupons that can still be used, soonest first, with their template and campaign
+    (``selectors.coupons_open``)."""
     return f"""
-        SELECT {_columns(COUPONS)}
+        SELECT {sqlread.columns(COUPONS)}
         FROM campaigns_coupon k JOIN campaigns_coupontemplate t ON t.id = k.template_id
+        LEFT JOIN campaigns_campaign c ON c.id = k.campaign_id
         WHERE k.dealership_id = %(dealership)s AND k.customer_id = %(customer)s AND k.status = %(issued)s
           AND k.expires_on >= %(today)s
         ORDER BY k.expires_on, k.id
@@ -158,42 +154,11 @@ def _offers_statement(vendor: str, variant_b: bool) -> str:
     group_column = through.get_field(field.m2m_field_name()).column
     template_column = through.get_field(field.m2m_reverse_field_name()).column
     return f"""
-        SELECT {_columns(OFFERS)}
+        SELECT {sqlread.columns(OFFERS)}
         FROM {through.db_table} o JOIN campaigns_coupontemplate t ON t.id = o.{template_column}
         WHERE o.{group_column} = %(group)s AND t.active
         ORDER BY t.name, t.id
     """
-
-
-@functools.cache
-def _readers(vendor: str, parts) -> list[tuple[type[Model], list[str], list[tuple]]]:
-    """Per part: the model, its fields' attribute names and, per field, the converters the ORM would apply to
-    the database's value (the backend's, then the field's: dates on SQLite, JSON, phone numbers, …)."""
-    readers = []
-    for model, _alias in parts:
-        fields = model._meta.concrete_fields
-        converters = []
-        for field in fields:
-            column = field.get_col(model._meta.db_table)
-            converters.append((connection.ops.get_db_converters(column) + column.get_db_converters(connection), column))
-        readers.append((model, [f.attname for f in fields], converters))
-    return readers
-
-
-def _instances(parts, row) -> list[Model | None]:
-    """One instance per part from the row (None for a LEFT JOIN that found nothing)."""
-    found, position = [], 0
-    for model, names, converters in _readers(connection.vendor, parts):
-        values = list(row[position : position + len(names)])
-        position += len(names)
-        if values[0] is None:
-            found.append(None)
-            continue
-        for index, (functions, column) in enumerate(converters):
-            for convert in functions:
-                values[index] = convert(values[index], column, connection)
-        found.append(model.from_db(connection.alias, names, values))
-    return found
 
 
 @dataclass
@@ -276,10 +241,17 @@ def _coupons(cursor, params: dict, customer_id: int) -> list[Coupon]:
         {**params, "customer": customer_id, "issued": Coupon.Status.ISSUED.value},
     )
     coupons = []
-    for coupon, template in (_instances(COUPONS, row) for row in cursor.fetchall()):
-        coupon.template = template
+    for coupon, template, campaign in (sqlread.instances(COUPONS, row) for row in cursor.fetchall()):
+        coupon.template, coupon.campaign = template, campaign
         coupons.append(coupon)
     return coupons
+
+
+def coupons_open(*, dealership: Dealership, customer_id: int, today) -> list[Coupon]:
+    """``selectors.coupons_open`` in one hand-written statement (the customer 360 page's coupons card)."""
+    params = {"dealership": dealership.pk, "today": connection.ops.adapt_datefield_value(today)}
+    with connection.cursor() as cursor:
+        return _coupons(cursor, params, customer_id)
 
 
 def _read(where: str, params: dict) -> CallCard | None:
@@ -292,14 +264,14 @@ def _read_invitation(cursor, where: str, params: dict) -> CallCard | None:
     row = cursor.fetchone()
     if row is None:
         return None
-    invitation, campaign, group, customer, vehicle, segment, last_visit, visit_vehicle = _instances(CARD, row)
+    invitation, campaign, group, customer, vehicle, segment, last_visit, visit_vehicle = sqlread.instances(CARD, row)
     invitation.campaign, invitation.target_group, invitation.customer = campaign, group, customer
     invitation.vehicle = vehicle
     if last_visit is not None:
         last_visit.vehicle = visit_vehicle
     coupons = _coupons(cursor, params, customer.pk)
     cursor.execute(_offers_statement(connection.vendor, invitation.calls_variant_b), {"group": group.pk})
-    offers = [_instances(OFFERS, row)[0] for row in cursor.fetchall()]
+    offers = [sqlread.instances(OFFERS, row)[0] for row in cursor.fetchall()]
     history = _history(cursor, params, customer.pk)
     return CallCard(
         invitation=invitation, segment=segment, last_visit=last_visit, coupons=coupons, offers=offers, history=history
@@ -311,8 +283,8 @@ def _read_touch(cursor, params: dict) -> CallCard | None:
     row = cursor.fetchone()
     if row is None:
         return None
-    touch, customer, visit, vehicle, invitation, campaign, complaint, segment, last_visit, visit_vehicle = _instances(
-        TOUCH_CARD, row
+    touch, customer, visit, vehicle, invitation, campaign, complaint, segment, last_visit, visit_vehicle = (
+        sqlread.instances(TOUCH_CARD, row)
     )
     touch.customer, touch.visit, touch.invitation, touch.complaint = customer, visit, invitation, complaint
     touch.vehicle = vehicle if touch.vehicle_id is not None else None
@@ -355,7 +327,7 @@ TOUCH_CARD = (
 @functools.cache
 def _touch_card_statement(vendor: str) -> str:
     return f"""
-        SELECT {_columns(TOUCH_CARD)}
+        SELECT {sqlread.columns(TOUCH_CARD)}
         FROM followups_touch t
         JOIN customers_customer cu ON cu.id = t.customer_id
         LEFT JOIN customers_servicevisit sv ON sv.id = t.visit_id

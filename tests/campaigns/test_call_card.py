@@ -19,6 +19,7 @@ from dealercrm.core.models import Dealership
 from segmentation.models import CustomerSegment
 from tests.campaigns.conftest import NOW, generate
 from tests.factories import ServiceVisitFactory
+from tests.same_rows import rows
 
 
 def orm_queue(agent, dealership, now):
@@ -168,7 +169,7 @@ def test_the_cards_coupons_are_coupons_open(listed, agent, dealership, make_temp
     expired = services.coupon_issue(template=labour, customer=first.customer, now=NOW - timedelta(days=40))
     Coupon.objects.filter(pk=expired.pk).update(expires_on=NOW.date() - timedelta(days=1))  # its last day was yesterday
     soon = services.coupon_issue(template=labour, customer=first.customer, now=NOW - timedelta(days=20))
-    later = services.coupon_issue(template=gift, customer=first.customer, now=NOW)
+    later = services.coupon_issue(template=gift, customer=first.customer, campaign=first.campaign, now=NOW)
     voided = services.coupon_issue(template=gift, customer=first.customer, now=NOW)
     services.coupon_void(coupon=voided, reason="客户不需要")
     services.coupon_issue(template=gift, customer=second.customer, now=NOW)  # another customer's
@@ -181,6 +182,12 @@ def test_the_cards_coupons_are_coupons_open(listed, agent, dealership, make_temp
         for field in Coupon._meta.concrete_fields:
             assert getattr(mine, field.attname) == getattr(theirs, field.attname), field.name
         assert mine.template.name == theirs.template.name
+        assert (mine.campaign and mine.campaign.name) == (theirs.campaign and theirs.campaign.name)
+    assert card.coupons[1].campaign.name == first.campaign.name and card.coupons[0].campaign is None
+
+    # the customer 360 page's coupons card reads the same statement
+    on_the_page = callcard.coupons_open(dealership=dealership, customer_id=first.customer.pk, today=NOW.date())
+    assert rows(on_the_page, "template", "campaign") == rows(expected, "template", "campaign")
 
 
 @pytest.mark.parametrize("variant", ["A", "B"])
