@@ -8,7 +8,7 @@ from __future__ import annotations
 from customers.cards import CardPage
 from customers.models import Appointment
 
-from . import selectors, services
+from . import callcard, selectors, services
 
 
 def _vip_invitations(page: CardPage) -> dict:
@@ -40,9 +40,10 @@ def vip_flag(page: CardPage) -> dict:
 
 
 def coupons_card(page: CardPage) -> dict:
-    """The customer's open coupons (one query), each redeemable on those of the five latest visits it may be
-    used on (``visit_choices``: the redemption rule, ``services.coupon_visit_choices``; no query)."""
-    coupons = selectors.coupons_open(dealership=page.dealership, customer=page.customer, today=page.today)
+    """The customer's open coupons (one statement: ``callcard.coupons_open``), each redeemable on those of the
+    five latest visits it may be used on (``visit_choices``: the redemption rule,
+    ``services.coupon_visit_choices``; no query)."""
+    coupons = callcard.coupons_open(dealership=page.dealership, customer_id=page.customer.pk, today=page.today)
     recent = page.visits[:5]
     for coupon in coupons:
         coupon.visit_choices = services.coupon_visit_choices(

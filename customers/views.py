@@ -21,7 +21,7 @@ from dealercrm.core.roles import can
 from dealercrm.core.views import DealershipMixin, refusal_status
 from dealercrm.core.views import ServiceFormView as BaseServiceFormView
 
-from . import cards, selectors, services
+from . import cards, page360, selectors, services
 from .forms import ConsentForm, CustomerForm, VehicleForm, VisitForm
 from .models import Appointment, ConsentChannel, VisitType
 
@@ -188,12 +188,12 @@ class Customer360View(DealershipMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         all_visits = self.request.GET.get("visits") == "all"
         context.update(
-            selectors.customer_360(
+            page360.read(
                 dealership=self.dealership, pk=self.kwargs["pk"], visits_limit=None if all_visits else VISITS_SHOWN
             )
         )
         customer = context["customer"]
-        context.update(consent_context(customer))
+        context.update(consent_context(customer, context["consent_events"]))
         context["today"] = today = self.dealership.local_date()
         context["all_visits"] = all_visits
         page = cards.CardPage(
@@ -217,11 +217,10 @@ CONSENT_STATES = {
 }
 
 
-def consent_context(customer) -> dict:
-    """The consent card from the customer's history (prefetched, newest first): each event as a grant, a
+def consent_context(customer, events: list) -> dict:
+    """The consent card from the customer's history (``events``, newest first): each event as a grant, a
     refusal of a customer who never consented ("not given": an import's 否, say) or the withdrawal of an
     earlier grant; and the customer's state read the same way."""
-    events = list(customer.consent_events.all())
     granted_before = False
     for event in reversed(events):  # oldest first
         event.state = "granted" if event.granted else ("withdrawn" if granted_before else "not_given")

@@ -1,7 +1,7 @@
 """The follow-ups module's cards on the customer 360 page: touches (due and recent), surveys and complaints.
 
-Registered in ``FollowupsConfig.ready()`` through ``customers.cards``; each reads in a fixed number of queries
-(``followups.selectors``)."""
+Registered in ``FollowupsConfig.ready()`` through ``customers.cards``; each reads in one hand-written statement
+(``followups.page360``, held to ``followups.selectors``' answers)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import functools
 
 from customers.cards import CardPage
 
-from . import selectors
+from . import page360
 
 #: the badge of a touch that happened or stopped, by status
 BADGES = {"sent": "text-bg-success", "delivered": "text-bg-success", "done": "text-bg-success"}
@@ -17,9 +17,9 @@ BADGES.update(failed="text-bg-danger", ambiguous="text-bg-danger")
 
 
 def touches_card(page: CardPage) -> dict:
-    """Due and recent touches with their status and reason in words: two queries. The link to a touch is
+    """Due and recent touches with their status and reason in words: one statement. The link to a touch is
     its prefix, reversed once (not once per row)."""
-    context = selectors.customer_touches(dealership=page.dealership, customer=page.customer)
+    context = page360.customer_touches(dealership=page.dealership, customer=page.customer)
     for touch in context["recent"]:
         touch.badge = BADGES.get(touch.status, "text-bg-secondary")
     context["touch_url"] = _touch_url_prefix()
@@ -34,14 +34,14 @@ def _touch_url_prefix() -> str:
 
 
 def surveys_card(page: CardPage) -> dict:
-    """The latest surveys with their scores: one query."""
-    return {"surveys": selectors.customer_surveys(dealership=page.dealership, customer=page.customer)}
+    """The latest surveys with their scores: one statement."""
+    return {"surveys": page360.customer_surveys(dealership=page.dealership, customer=page.customer)}
 
 
 def complaints_card(page: CardPage) -> dict:
-    """Complaints, open ones first, with their state and deadlines: one query."""
+    """Complaints, open ones first, with their state and deadlines: one statement."""
     return {
-        "complaints": selectors.customer_complaints(dealership=page.dealership, customer=page.customer, user=page.user),
+        "complaints": page360.customer_complaints(dealership=page.dealership, customer=page.customer, user=page.user),
         "now": page.cached("now", _now),
     }
 

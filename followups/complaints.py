@@ -125,12 +125,20 @@ def resolution_due(policy: FollowupPolicy, opened_at: dt.datetime) -> dt.datetim
 # --- selectors ---------------------------------------------------------------------------------------------
 
 
-def complaints_visible(*, dealership: Dealership, user=None) -> QuerySet[Complaint]:
-    """The store's complaints ``user`` may read: all of them, except for a service advisor, who sees those on
-    their own visits (SPEC: "r (own visits)")."""
-    qs = Complaint.objects.filter(dealership=dealership)
+def visible_only_on_visits_of(user) -> int | None:
+    """The advisor whose visits' complaints are the only ones ``user`` may read (a service advisor: their own
+    visits, SPEC "r (own visits)"), or None when ``user`` may read all of the store's."""
     if user is not None and getattr(user, "role", None) == Role.ADVISOR:
-        qs = qs.filter(visit__advisor=user)
+        return user.pk
+    return None
+
+
+def complaints_visible(*, dealership: Dealership, user=None) -> QuerySet[Complaint]:
+    """The store's complaints ``user`` may read (``visible_only_on_visits_of``)."""
+    qs = Complaint.objects.filter(dealership=dealership)
+    advisor = visible_only_on_visits_of(user)
+    if advisor is not None:
+        qs = qs.filter(visit__advisor_id=advisor)
     return qs
 
 
