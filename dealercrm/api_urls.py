@@ -11,4 +11,5 @@ urlpatterns = [
     path("segmentation/", include("segmentation.api_urls")),
     path("campaigns/", include("campaigns.api_urls")),
     path("followups/", include("followups.api_urls")),
+    path("reports/", include("reports.api_urls")),
 ]

@@ -250,6 +250,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "followups.tasks.complaint_deadlines_task",
         "schedule": crontab(minute="*/15"),
     },
+    # Every 15 minutes: builds and sends the weekly report pack of each store whose local time is past Monday
+    # 08:00 and whose pack of last week is not sent yet (idempotent: once per week, store and recipient).
+    "reports-weekly-packs": {
+        "task": "reports.tasks.weekly_packs_task",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- Follow-ups ------------------------------------------------------------
