@@ -106,6 +106,15 @@ class KPI:
     #: the goal the seeds or the trade set, as a value of the unit (e.g. Decimal("0.8") for a show rate ≥ 80 %)
     target: Decimal | None = None
     section: str = ""
+    #: optional (scope, periods: list[Period]) -> list[Figure]: the figure of several periods in one query
+    #: (the dashboard's current, previous and last year's; a chart's months); ``compute`` is used otherwise
+    compute_many: Callable | None = None
+
+    def figures(self, scope, periods) -> list[Figure]:
+        """The figure of each of ``periods``, in order."""
+        if self.compute_many is not None:
+            return list(self.compute_many(scope, list(periods)))
+        return [self.compute(scope, period) for period in periods]
 
 
 _KPIS: dict[str, KPI] = {}
@@ -163,13 +172,9 @@ class Compared:
 
 
 def compare(kpi_: KPI, scope, period) -> Compared:
-    """``kpi_`` for ``period``, its previous period and the same period last year (three computations)."""
-    return Compared(
-        kpi_,
-        kpi_.compute(scope, period),
-        kpi_.compute(scope, period.previous()),
-        kpi_.compute(scope, period.last_year()),
-    )
+    """``kpi_`` for ``period``, its previous period and the same period last year."""
+    current, previous, last_year = kpi_.figures(scope, [period, period.previous(), period.last_year()])
+    return Compared(kpi_, current, previous, last_year)
 
 
 # --- tables and reports -------------------------------------------------------------------------------------
