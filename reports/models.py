@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from dealercrm.core.audit import AuditedHistory
 from dealercrm.core.models import Dealership
 
 
@@ -127,6 +128,9 @@ class IncentiveTier(models.Model):
     amount = models.DecimalField(_("amount (CNY)"), max_digits=10, decimal_places=2)
     per_customer = models.BooleanField(_("per arrived customer"), default=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    #: who changed a tier, when, old → new (``reports.incentives.incentive_tiers_replace`` runs as its user)
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("incentive tier")
