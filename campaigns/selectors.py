@@ -130,6 +130,21 @@ def invitations_with_attendance(*, campaign: Campaign) -> QuerySet[Invitation]:
     )
 
 
+def attended(prefix: str = "") -> Exists:
+    """``attended`` of an invitation of any campaign, as ``invitations_with_attendance`` reads it for one: a
+    visit of the customer at the campaign's dealership within the campaign's period (before or after the call).
+    ``prefix`` is the path from the query's model to the invitation ("" on ``Invitation`` itself). For figures
+    over the invitations of many campaigns at once (the staff incentives)."""
+    return Exists(
+        ServiceVisit.objects.filter(
+            dealership_id=OuterRef(f"{prefix}campaign__dealership_id"),
+            customer_id=OuterRef(f"{prefix}customer_id"),
+            opened_on__gte=OuterRef(f"{prefix}campaign__starts_on"),
+            opened_on__lte=OuterRef(f"{prefix}campaign__ends_on"),
+        )
+    )
+
+
 def _own(agent) -> dict:
     """An agent's own figures (SPEC: "reports … own figures"): only the invitations on their list."""
     return {} if agent is None else {"agent": agent}
