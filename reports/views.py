@@ -259,7 +259,7 @@ def month_chart(key: str, title, codes, scope, period) -> dict | None:
     for index, kpi_ in enumerate(kpis):
         kind = UNIT_KIND[kpi_.unit]
         figures = kpi_.figures(scope, months)
-        empty = empty and all(f.empty for f in figures)
+        empty = empty and all(not f.value for f in figures)  # nothing but zeros and gaps: "no data"
         series.append(
             {
                 "name": str(kpi_.label),
