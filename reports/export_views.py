@@ -55,25 +55,28 @@ class ExportView(DealershipMixin, View):
                 request.GET, today=scope.today(), default=report.default_period, max_days=report.max_days
             )
             params = exports.resolve_params(report, scope, request.GET)
+            if request.GET.get("async") == "1" or exports.runs_long(scope, period):
+                return self.queued(request, report, scope, period, fmt)
+            tables = exports.build(report, scope, period, params)
         except ApplicationError as exc:
             context = {"message": exc.message, "report": report}
             return TemplateResponse(request, "reports/exports_refused.html", context, status=exc.status)
-        if request.GET.get("async") == "1" or exports.runs_long(scope, period):
-            job = exports.job_create(
-                report=report,
-                scope=scope,
-                period=period,
-                query=request.GET.dict(),
-                fmt=fmt,
-                user=request.user,
-                language=get_language() or "zh-hans",
-            )
-            return redirect("reports:export-job", pk=job.pk)
-        tables = exports.build(report, scope, period, params)
         content = exports.render(report, tables, fmt, period=period, scope=scope)
         response = HttpResponse(content, content_type=exports.CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f'attachment; filename="{exports.filename(report, period, fmt)}"'
         return response
+
+    def queued(self, request, report, scope, period, fmt):
+        job = exports.job_create(
+            report=report,
+            scope=scope,
+            period=period,
+            query=request.GET.dict(),
+            fmt=fmt,
+            user=request.user,
+            language=get_language() or "zh-hans",
+        )
+        return redirect("reports:export-job", pk=job.pk)
 
 
 def own_job(request, dealership, pk) -> ExportJob:

@@ -1,7 +1,7 @@
 """A report's tables as files: CSV and XLSX, the same tables the page and the API show.
 
-* ``resolve_params(report, scope, query)``: the report's parameters from a request's query, looked up within
-  the scope (a campaign of another dealership, or none of that id, answers 404; a required one missing, 400).
+* ``resolve_params(report, scope, query)``: the report's parameters from a request's query (the report's build
+  looks them up within the scope: a campaign of another dealership answers 404, a required one missing 400).
 * ``build(report, scope, period, params)``: the report's tables.
 * ``tables_csv(...)``: one CSV (the one formula-safe writer of ``dealercrm.core.exports``), UTF-8 with a BOM so
   that Excel reads the Chinese right: a heading block (report, period, dealerships), then per table its title,
@@ -38,9 +38,8 @@ from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
-from dealercrm.core.exceptions import ApplicationError
 from dealercrm.core.exports import XLSX_OPTIONS, csv_writer
 
 from .registry import DASH, Figure, Report, Table
@@ -55,7 +54,7 @@ BOM = "\ufeff"
 #: ``REPORTS_EXPORT_ASYNC_STORE_DAYS`` changes it)
 ASYNC_STORE_DAYS = 400
 
-TOTAL = gettext_lazy("Total")
+TOTAL = pgettext_lazy("totals row", "Total")
 SHEET_NAME_MAX = 31
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _CENT = Decimal("0.01")
@@ -68,37 +67,14 @@ _MAX_WIDTH = 60
 
 
 def resolve_params(report: Report, scope, query) -> dict:
-    """``report``'s parameters from ``query`` (a QueryDict or dict): ``campaign`` becomes the Campaign of that
-    id among the scope's dealerships (404 otherwise); other parameters stay text. A required parameter that is
-    missing is refused (400, ``param_required``)."""
-    params: dict = {}
+    """``report``'s parameters from ``query`` (a QueryDict or dict), as the text given: the report looks each up
+    within the scope itself (a campaign of another dealership answers 404, a required one missing 400)."""
+    params = {}
     for param in report.params:
-        text = (query.get(param.name) or "").strip()
-        if not text:
-            if param.required:
-                raise ApplicationError(
-                    _("Choose the %(name)s of this report.") % {"name": param.label},
-                    code="param_required",
-                    fields={param.name: [_("Required.")]},
-                )
-            continue
-        if param.name == "campaign":
-            params["campaign"] = campaign_of(scope, text)
-        else:
+        text = str(query.get(param.name) or "").strip()
+        if text:
             params[param.name] = text
     return params
-
-
-def campaign_of(scope, text: str):
-    """The campaign of id ``text`` among the scope's dealerships, else 404 (another store's is not confirmed)."""
-    from campaigns.models import Campaign
-
-    campaign = None
-    if text.isdigit() and len(text) < 12:
-        campaign = Campaign.objects.filter(pk=int(text), dealership_id__in=scope.dealership_ids).first()
-    if campaign is None:
-        raise Http404(_("No campaign “%(id)s” in this dealership.") % {"id": text[:20]})
-    return campaign
 
 
 def build(report: Report, scope, period, params: dict) -> list[Table]:
@@ -184,8 +160,8 @@ def tables_csv(tables: list[Table], *, title: str, period, scope) -> bytes:
     out.write(BOM)
     writer = csv_writer(out)
     writer.writerow([str(title)])
-    writer.writerow([_("Period"), f"{period.start.isoformat()} – {period.end.isoformat()}"])
-    writer.writerow([_("Dealerships"), scope_text(scope)])
+    writer.writerow([pgettext("report", "Period"), f"{period.start.isoformat()} – {period.end.isoformat()}"])
+    writer.writerow([pgettext("report", "Dealerships"), scope_text(scope)])
     for table in tables:
         writer.writerow([])
         writer.writerow([str(table.title)])

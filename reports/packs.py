@@ -139,7 +139,7 @@ def pack_params(report: registry.Report, scope: Scope, period: Period) -> list[d
     campaigns = Campaign.objects.filter(
         dealership_id__in=scope.dealership_ids, starts_on__lte=period.end, ends_on__gte=period.start
     ).order_by("starts_on", "pk")
-    return [{"campaign": campaign} for campaign in campaigns]
+    return [{"campaign": str(campaign.pk), "_name": campaign.name} for campaign in campaigns]
 
 
 def pack_sheets(dealership: Dealership, period: Period) -> list[exports.Sheet]:
@@ -149,10 +149,9 @@ def pack_sheets(dealership: Dealership, period: Period) -> list[exports.Sheet]:
     sheets = [exports.Sheet(name=_("Key figures"), table=kpi_table(scope, period), heading=heading)]
     for report in registry.reports():
         for params in pack_params(report, scope, period):
+            name = params.pop("_name", "")
             tables = exports.build(report, scope, period, params)
-            label = str(report.title)
-            if "campaign" in params:
-                label = f"{label} {params['campaign'].name}"
+            label = f"{report.title} {name}".strip()
             sheets += exports.report_sheets(tables, heading=f"{label} · {heading}", prefix=f"{label} ")
     return sheets
 

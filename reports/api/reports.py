@@ -5,7 +5,7 @@ A report reads the request as its page does (``Scope.for_request``: ``?dealershi
 Money, rates and decimals are strings of Decimals (a rate is a fraction: ``"0.1989"`` is 19.89 %), whole
 numbers are numbers, "no value" is null. Refusals follow the error contract: a bad period 400
 (``period_invalid``, ``period_reversed``, ``period_too_long``, ``period_unknown``), a missing required parameter
-400 (``param_required``), an unknown report or a campaign not of the scope 404.
+400 (``campaign_required``), an unknown report or a campaign not of the scope 404.
 """
 
 from django.http import Http404
@@ -264,7 +264,7 @@ class KPIsView(ReportsAPIView):
 
 
 class ReportDetailView(ReportsAPIView):
-    error_codes = {"get": {400: [*PERIOD_CODES, "param_required"]}}
+    error_codes = {"get": {400: [*PERIOD_CODES, "campaign_required"]}}
 
     @extend_schema(
         operation_id="reports_retrieve",
