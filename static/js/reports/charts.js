@@ -43,6 +43,7 @@
   function pieOptions(data, font, ink) {
     var series = data.series[0];
     return {
+      animation: false,
       textStyle: { fontFamily: font },
       color: PALETTE,
       tooltip: {
@@ -75,6 +76,7 @@
     });
     if (!yAxis.length) yAxis = [{ type: "value" }];
     return {
+      animation: false,
       textStyle: { fontFamily: font },
       color: PALETTE,
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: tooltipFormatter(data), confine: true },
