@@ -1,8 +1,10 @@
 """Routes of the campaigns API, under /api/v1/campaigns/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .api import views
+from .api.past import PastCampaignApiView
 
 router = SimpleRouter()
 router.register("campaigns", views.CampaignViewSet, basename="api-campaign")
@@ -12,4 +14,8 @@ router.register("coupon-templates", views.CouponTemplateViewSet, basename="api-c
 router.register("coupons", views.CouponViewSet, basename="api-campaign-coupon")
 router.register("compliance-terms", views.ComplianceTermViewSet, basename="api-campaign-compliance-term")
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    # before the router's campaigns/<pk>/, which would take "past" for an id
+    path("campaigns/past/", PastCampaignApiView.as_view(), name="api-campaign-past"),
+    *router.urls,
+]

@@ -145,6 +145,126 @@ def attended(prefix: str = "") -> Exists:
     )
 
 
+def attended_exists() -> Exists:
+    """For an invitation (the outer row): whether its customer has a visit at the campaign's dealership within
+    the campaign's period, both days included, before or after the call (SPEC "Attendance") — the rule of
+    ``invitations_with_attendance`` correlated to each row's own campaign, so that many campaigns are counted in
+    one query (the campaign list, the campaign analysis, the KPIs)."""
+    return Exists(
+        ServiceVisit.objects.filter(
+            dealership_id=OuterRef("campaign__dealership_id"),
+            customer_id=OuterRef("customer_id"),
+            opened_on__gte=OuterRef("campaign__starts_on"),
+            opened_on__lte=OuterRef("campaign__ends_on"),
+        )
+    )
+
+
+def campaign_outcomes(*, campaign_ids, agent=None) -> dict[int, dict]:
+    """Per campaign of ``campaign_ids`` (a list or a queryset of ids): ``invited`` (the list, not the holdout),
+    ``attended`` (of them, ``attended_exists``), ``booked`` (``BOOKED``), with ``attendance_rate`` (attended ÷
+    invited) and ``sign_rate`` (booked ÷ invited), None when nobody was invited. One query whatever the number
+    of campaigns and invitations; a campaign without invitations is absent (``outcome_of`` gives its zeros).
+    With ``agent``: the agent's own invitations."""
+    rows = (
+        Invitation.objects.filter(campaign_id__in=campaign_ids, holdout=False, **_own(agent))
+        .alias(came=attended_exists())
+        .values("campaign_id")
+        .annotate(invited=Count("id"), attended=Count("id", filter=Q(came=True)), booked=Count("id", filter=BOOKED))
+        .order_by()
+    )
+    return {row["campaign_id"]: outcome_of(row) for row in rows}
+
+
+def outcome_of(row: dict | None) -> dict:
+    """``invited``, ``attended``, ``booked`` of ``row`` (zeros when None) with their rates (None over 0)."""
+    row = row or {}
+    invited, attended, booked = row.get("invited", 0), row.get("attended", 0), row.get("booked", 0)
+    return {
+        "invited": invited,
+        "attended": attended,
+        "booked": booked,
+        "attendance_rate": attended / invited if invited else None,
+        "sign_rate": booked / invited if invited else None,
+    }
+
+
+def model_age_results(*, campaign: Campaign, agent=None) -> list[dict]:
+    """Per target group, vehicle model and the vehicle's age band on the campaign's first day (of the vehicle the
+    invitation names; ``targeting.age_band_case``): invited (not the holdout) and attended. Model and band are ""
+    when the invitation names no vehicle or its purchase date is unknown. One query."""
+    from .targeting import age_band_case
+
+    return list(
+        Invitation.objects.filter(campaign=campaign, holdout=False, **_own(agent))
+        .alias(came=attended_exists())
+        .values(
+            "target_group_id",
+            model=Coalesce(F("vehicle__model"), Value("")),
+            band=age_band_case(campaign.starts_on, "vehicle__purchase_date"),
+        )
+        .annotate(invited=Count("id"), attended=Count("id", filter=Q(came=True)))
+        .order_by("target_group_id", "model", "band")
+    )
+
+
+def coupon_results(*, campaign: Campaign, agent=None) -> list[dict]:
+    """Per coupon template the campaign issued: issued, redeemed, void, expired, still open (by ``Coupon.status``).
+    With ``agent``, the coupons of the agent's invitations. One query."""
+    own = {} if agent is None else {"invitation__agent": agent}
+    return list(
+        Coupon.objects.filter(campaign=campaign, **own)
+        .values("template_id", "template__name")
+        .annotate(
+            issued=Count("id"),
+            redeemed=Count("id", filter=Q(status=Coupon.Status.REDEEMED)),
+            open=Count("id", filter=Q(status=Coupon.Status.ISSUED)),
+        )
+        .order_by("template__name", "template_id")
+    )
+
+
+def progress_results(*, campaign: Campaign, agent=None) -> dict[int, dict]:
+    """Per target group while the campaign runs (not the holdout): invited, called, reached, booked, attended,
+    and the attended split by the first call: ``before_call`` (every visit of the period before the day of the
+    first call: they came on their own), ``after_call`` (a visit on or after that day), ``not_called`` (came,
+    never called). The day of a call is the dealership's local day. One query."""
+    from django.db.models import Min
+    from django.db.models.functions import TruncDate
+
+    calls = CallAttempt.objects.filter(invitation_id=OuterRef("pk"))
+    first_call = (
+        calls.order_by()
+        .values("invitation_id")
+        .annotate(day=Min(TruncDate("called_at", tzinfo=campaign.dealership.zone)))
+        .values("day")
+    )
+    visits = _period_visits(campaign).filter(customer_id=OuterRef("customer_id"))
+    came = Q(came=True)
+    rows = (
+        Invitation.objects.filter(campaign=campaign, holdout=False, **_own(agent))
+        .annotate(first_call_day=Subquery(first_call))
+        .alias(
+            came=Exists(visits),
+            came_after=Exists(visits.filter(opened_on__gte=OuterRef("first_call_day"))),
+            was_reached=Exists(calls.filter(outcome__in=CallAttempt.REACHED)),
+        )
+        .values("target_group_id")
+        .annotate(
+            invited=Count("id"),
+            called=Count("id", filter=Q(first_call_day__isnull=False)),
+            reached=Count("id", filter=Q(was_reached=True)),
+            booked=Count("id", filter=BOOKED),
+            attended=Count("id", filter=came),
+            after_call=Count("id", filter=came & Q(came_after=True)),
+            before_call=Count("id", filter=came & Q(first_call_day__isnull=False, came_after=False)),
+            not_called=Count("id", filter=came & Q(first_call_day__isnull=True)),
+        )
+        .order_by()
+    )
+    return {row.pop("target_group_id"): row for row in rows}
+
+
 def _own(agent) -> dict:
     """An agent's own figures (SPEC: "reports … own figures"): only the invitations on their list."""
     return {} if agent is None else {"agent": agent}
@@ -222,15 +342,18 @@ def non_target_participants(*, campaign: Campaign) -> dict:
 
 
 def agent_progress(*, campaign: Campaign) -> list[dict]:
-    """Per agent: invitations, calls made, customers reached, accepted, success rate. Two queries."""
+    """Per agent: invitations, calls made, customers reached, accepted, success rate (accepted ÷ invitations),
+    attended (``attended_exists``) and attendance rate. Two queries."""
     lists = {
         row["agent_id"]: row
         for row in Invitation.objects.filter(campaign=campaign, holdout=False, agent__isnull=False)
+        .alias(came=attended_exists())
         .values("agent_id", "agent__username", "agent__display_name")
         .annotate(
             invitations=Count("id"),
             open=Count("id", filter=Q(status__in=Invitation.OPEN)),
             accepted=Count("id", filter=BOOKED),
+            attended=Count("id", filter=Q(came=True)),
         )
         .order_by()
     }
@@ -257,6 +380,8 @@ def agent_progress(*, campaign: Campaign) -> list[dict]:
                 "reached": made.get("reached", 0),
                 "accepted": row["accepted"],
                 "success_rate": row["accepted"] / row["invitations"] if row["invitations"] else None,
+                "attended": row["attended"],
+                "attendance_rate": row["attended"] / row["invitations"] if row["invitations"] else None,
             }
         )
     return rows

@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, CharField, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
@@ -111,16 +111,24 @@ BAND_YEARS = {
 }
 
 
-def age_band_condition(bands: list[str], on: date) -> Q:
-    """Vehicles whose age band on ``on`` is one of ``bands``, as ranges of purchase dates."""
+def age_band_condition(bands: list[str], on: date, field: str = "purchase_date") -> Q:
+    """Vehicles whose age band on ``on`` is one of ``bands``, as ranges of purchase dates (``field``: the
+    purchase date's path, e.g. ``vehicle__purchase_date`` from an invitation)."""
     condition = Q(pk__in=[])
     for band in bands:
         low, high = BAND_YEARS[AgeBand(band)]
-        part = Q(purchase_date__lte=years_before(on, low))
+        part = Q(**{f"{field}__lte": years_before(on, low)})
         if high is not None:
-            part &= Q(purchase_date__gt=years_before(on, high))
+            part &= Q(**{f"{field}__gt": years_before(on, high)})
         condition |= part
     return condition
+
+
+def age_band_case(on: date, field: str = "purchase_date") -> Case:
+    """The age band (an ``AgeBand`` code) on ``on`` of the vehicle whose purchase date is ``field``, as a SQL
+    expression of the ranges ``age_band_condition`` tests; "" when the date (or the vehicle) is unknown."""
+    whens = [When(age_band_condition([band], on, field), then=Value(band.value)) for band in AgeBand]
+    return Case(*whens, default=Value(""), output_field=CharField())
 
 
 def _segment_condition(filters: dict, dealership) -> tuple[Q, int] | None:
@@ -186,7 +194,18 @@ def matching(group, *, exclude_invited: bool = True, before: list | None = None)
     for earlier in before or []:
         customers = customers.exclude(pk__in=matching(earlier, exclude_invited=False).values("customer_id"))
 
-    vehicles = Vehicle.objects.filter(dealership=dealership)
+    return invitation_vehicles(group, customers)
+
+
+def invitation_vehicles(group, customers: QuerySet[Customer]) -> QuerySet:
+    """``(customer_id, vehicle_id)`` rows (``values``) of ``customers`` with the vehicle each is invited through
+    in ``group``: with vehicle conditions (models, plate prefix, age band on the campaign's first day), the
+    lowest id of their current vehicles that meet them all (a customer with none is left out); without, their
+    first current vehicle (or none). The list generation (``matching``) and a past campaign's list
+    (``campaigns.past``) both take it from here."""
+    campaign = group.campaign
+    filters = group.filters or {}
+    vehicles = Vehicle.objects.filter(dealership_id=campaign.dealership_id)
     if filters.get("models"):
         vehicles = vehicles.filter(model__in=[m.strip() for m in filters["models"]])
     if filters.get("plate_prefix", "").strip():

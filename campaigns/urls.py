@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from . import views
+from . import past_views, views
 
 app_name = "campaigns"
 
 urlpatterns = [
     path("", views.CampaignListView.as_view(), name="list"),
     path("new/", views.CampaignCreateView.as_view(), name="create"),
+    path("past/new/", past_views.PastCampaignCreateView.as_view(), name="past-create"),
     path("<int:pk>/", views.CampaignDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.CampaignUpdateView.as_view(), name="edit"),
     path("<int:pk>/status/", views.CampaignStatusView.as_view(), name="status"),

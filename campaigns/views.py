@@ -199,6 +199,15 @@ class CampaignListView(DealershipMixin, TemplateView):
             invited=_count(Invitation.objects.filter(campaign=OuterRef("pk"), holdout=False)),
         ).order_by("-starts_on", "-id")
         page = Paginator(rows, CAMPAIGNS_PER_PAGE).get_page(self.request.GET.get("page"))
+        # the outcome columns (SPEC: the campaign list shows each campaign's outcome): one query for the page
+        outcomes = selectors.campaign_outcomes(campaign_ids=[campaign.pk for campaign in page])
+        for campaign in page:
+            outcome = selectors.outcome_of(outcomes.get(campaign.pk))
+            campaign.outcome = {
+                **outcome,
+                "attendance_pct": pct(outcome["attendance_rate"]),
+                "sign_pct": pct(outcome["sign_rate"]),
+            }
         context.update(
             page=page,
             status=status,
