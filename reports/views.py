@@ -380,7 +380,8 @@ class DashboardView(ReportsPage):
 def report_params(report_: registry.Report, scope: Scope, query) -> dict:
     """The report's parameters from the request's ``query``: ``campaign`` is a campaign of the scope (by id;
     another dealership's or an unknown id answers 404), the latest one when the report needs one and the
-    request names none. Returns ``{"campaign": Campaign | None, ...}`` and ``choices`` per parameter."""
+    request names none. Returns ``{"values": {"campaign": Campaign | None, ...}, "choices": ...}``: the page
+    gives the report each value's text (a campaign's id)."""
     from campaigns.models import Campaign
 
     values, choices = {}, {}
@@ -510,8 +511,10 @@ class ReportView(ReportsPage):
         params = report_params(report_, self.scope, self.request.GET)
         values = params["values"]
         missing = [p for p in report_.params if p.required and values.get(p.name) is None]
-        tables = [] if missing else report_.build(self.scope, self.period, values)
-        chosen = {name: getattr(value, "pk", value) for name, value in values.items() if value is not None}
+        # the reports take their parameters as the request's text and look them up themselves (as the exports
+        # and the API give them): the campaign by its id
+        chosen = {name: str(getattr(value, "pk", value)) for name, value in values.items() if value is not None}
+        tables = [] if missing else report_.build(self.scope, self.period, chosen)
         context.update(
             report=report_,
             params=report_.params,

@@ -177,7 +177,7 @@ def build_own_invitations(scope, period, params):
 
 
 def build_campaign(scope, period, params):
-    campaign = params["campaign"]
+    campaign = Campaign.objects.get(dealership_id__in=scope.dealership_ids, pk=int(params["campaign"]))
     table = Table(
         key="campaign", title="Campaign", columns=[Column("code", "Code", "text"), Column("invited", "Invited")]
     )
