@@ -93,7 +93,12 @@ def _campaign(scope, params):
     """The optional ``campaign`` parameter: one of the scope's campaigns (another store's answers 404)."""
     from campaigns.models import Campaign
 
-    value = str((params or {}).get("campaign") or "").strip()
+    given = (params or {}).get("campaign")
+    if isinstance(given, Campaign):  # the page has looked it up within the scope already
+        if given.dealership_id not in scope.dealership_ids:
+            raise Http404(_("No such campaign."))
+        return given
+    value = str(given or "").strip()
     if not value:
         return None
     if not value.isdigit():
