@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.generic import TemplateView
 
 from dealercrm.core.exceptions import ApplicationError
@@ -578,7 +578,7 @@ DRILL_KINDS = {
         (),
         [
             _col(gettext_lazy("Customer number"), "customer_no", link=lambda o: _customer_link(o.pk)),
-            _col(gettext_lazy("Name"), "name", link=lambda o: _customer_link(o.pk)),
+            _col(pgettext_lazy("drill-down column", "Name"), "name", link=lambda o: _customer_link(o.pk)),
             _col(gettext_lazy("City"), "city"),
             _col(gettext_lazy("Member tier"), "member_tier", choice=True),
         ],
@@ -590,25 +590,25 @@ DRILL_KINDS = {
             _col(gettext_lazy("Model"), "model"),
             _col(gettext_lazy("VIN"), "vin"),
             _col(gettext_lazy("Purchase date"), "purchase_date", "date"),
-            _col(gettext_lazy("Owner"), "owner__name", link=lambda o: _customer_link(o.owner_id)),
+            _col(pgettext_lazy("drill-down column", "Owner"), "owner__name", link=lambda o: _customer_link(o.owner_id)),
         ],
     ),
     "visits": (
         ("customer", "vehicle"),
         [
-            _col(gettext_lazy("Opened"), "opened_on", "date"),
+            _col(pgettext_lazy("drill-down column", "Opened"), "opened_on", "date"),
             _col(gettext_lazy("RO number"), "ro_number"),
             _customer_col(),
             _plate_col(),
             _col(gettext_lazy("Visit type"), "visit_type", choice=True),
             _col(gettext_lazy("Payer"), "payer", choice=True),
-            _col(gettext_lazy("Total"), "total_amount", "money"),
+            _col(gettext_lazy("Amount"), "total_amount", "money"),
         ],
     ),
     "appointments": (
         ("customer", "vehicle"),
         [
-            _col(gettext_lazy("Date"), "date", "date"),
+            _col(pgettext_lazy("drill-down column", "Date"), "date", "date"),
             _col(gettext_lazy("Time slot"), "time_slot"),
             _customer_col(),
             _plate_col(),
@@ -629,20 +629,20 @@ DRILL_KINDS = {
     "touches": (
         ("customer",),
         [
-            _col(gettext_lazy("Due"), "due_at", "datetime"),
-            _col(gettext_lazy("Kind"), "kind", choice=True),
+            _col(pgettext_lazy("drill-down column", "Due"), "due_at", "datetime"),
+            _col(pgettext_lazy("drill-down column", "Kind"), "kind", choice=True),
             _customer_col(),
             _col(gettext_lazy("Channel"), "channel", choice=True),
             _col(gettext_lazy("Status"), "status", choice=True),
-            _col(gettext_lazy("Completed"), "completed_at", "datetime"),
+            _col(pgettext_lazy("drill-down column", "Completed"), "completed_at", "datetime"),
         ],
     ),
     "surveys": (
         ("customer",),
         [
-            _col(gettext_lazy("Sent"), "sent_at", "datetime"),
+            _col(pgettext_lazy("drill-down column", "Sent"), "sent_at", "datetime"),
             _customer_col(),
-            _col(gettext_lazy("Answered"), "answered_at", "datetime"),
+            _col(pgettext_lazy("drill-down column", "Answered"), "answered_at", "datetime"),
             _col(gettext_lazy("Satisfaction"), "satisfaction", "int"),
             _col(gettext_lazy("NPS score"), "nps", "int"),
         ],
@@ -650,17 +650,17 @@ DRILL_KINDS = {
     "complaints": (
         ("customer",),
         [
-            _col(gettext_lazy("Opened"), "opened_at", "datetime", link=_complaint_link),
+            _col(pgettext_lazy("drill-down column", "Received"), "opened_at", "datetime", link=_complaint_link),
             _customer_col(),
             _col(gettext_lazy("Status"), "status", choice=True),
             _col(gettext_lazy("First response due"), "response_due_at", "datetime"),
-            _col(gettext_lazy("Acknowledged"), "acknowledged_at", "datetime"),
+            _col(pgettext_lazy("drill-down column", "Acknowledged"), "acknowledged_at", "datetime"),
         ],
     ),
     "messages": (
         ("customer",),
         [
-            _col(gettext_lazy("Sent"), "created_at", "datetime"),
+            _col(pgettext_lazy("drill-down column", "Sent"), "created_at", "datetime"),
             _customer_col(),
             _col(gettext_lazy("Channel"), "channel", choice=True),
             _col(gettext_lazy("Status"), "status", choice=True),
@@ -674,8 +674,8 @@ DRILL_KINDS = {
             _customer_col(),
             _col(gettext_lazy("Campaign"), "campaign__name", link=_campaign_link),
             _col(gettext_lazy("Status"), "status", choice=True),
-            _col(gettext_lazy("Issued"), "issued_at", "datetime"),
-            _col(gettext_lazy("Redeemed"), "redeemed_at", "datetime"),
+            _col(pgettext_lazy("drill-down column", "Issued"), "issued_at", "datetime"),
+            _col(pgettext_lazy("drill-down column", "Redeemed"), "redeemed_at", "datetime"),
         ],
     ),
 }
