@@ -91,3 +91,34 @@ def test_dashboard_charts_and_drill_down(language, page, context, live_server, l
     expect(page.get_by_test_id("drill-value")).to_have_text("3")
     page.screenshot(path=SHOTS / f"drill-{language}-1366.png", full_page=True)
     assert errors == []
+
+
+def test_report_chart_click_opens_the_rows_behind_a_bar(page, live_server, log_in, as_manager, figures, recent):  # noqa: F811
+    """The test report's chart has a bar per visit type (maintenance 2, repair 1); a click on the repair bar
+    opens the one repair visit."""
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(as_manager.username)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto("/reports/test-visits/")
+    chart = page.locator('[data-report-chart="by_type"]')
+    expect(chart).to_have_attribute("data-rendered", "true")
+    expect(page.get_by_test_id("totals-by_type")).to_contain_text("3")
+    page.screenshot(path=SHOTS / "report-en-1366.png", full_page=True)
+    # the middle of the repair bar (the second category, value 1), in the page's pixels
+    x, y = page.evaluate(
+        """() => {
+            const element = document.querySelector('[data-report-chart="by_type"]');
+            const chart = window.echarts.getInstanceByDom(element);
+            const [x, y] = chart.convertToPixel({ seriesIndex: 0 }, [1, 0.5]);
+            const box = element.getBoundingClientRect();
+            return [box.left + x, box.top + y];
+        }"""
+    )
+    page.mouse.click(x, y)
+    expect(page).to_have_url(re.compile(r"/reports/drill/workshop\.entries/\?.*visit_type=repair"))
+    rows = page.get_by_test_id("drill-rows").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("1,000.00")
+    assert errors == []
