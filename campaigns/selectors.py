@@ -134,7 +134,8 @@ def attended(prefix: str = "") -> Exists:
     """``attended`` of an invitation of any campaign, as ``invitations_with_attendance`` reads it for one: a
     visit of the customer at the campaign's dealership within the campaign's period (before or after the call).
     ``prefix`` is the path from the query's model to the invitation ("" on ``Invitation`` itself). For figures
-    over the invitations of many campaigns at once (the staff incentives)."""
+    over the invitations of many campaigns at once (the staff incentives, the 30-day return rate); the one
+    statement of the rule that ``attended_exists`` reads too."""
     return Exists(
         ServiceVisit.objects.filter(
             dealership_id=OuterRef(f"{prefix}campaign__dealership_id"),
@@ -150,14 +151,7 @@ def attended_exists() -> Exists:
     the campaign's period, both days included, before or after the call (SPEC "Attendance") — the rule of
     ``invitations_with_attendance`` correlated to each row's own campaign, so that many campaigns are counted in
     one query (the campaign list, the campaign analysis, the KPIs)."""
-    return Exists(
-        ServiceVisit.objects.filter(
-            dealership_id=OuterRef("campaign__dealership_id"),
-            customer_id=OuterRef("customer_id"),
-            opened_on__gte=OuterRef("campaign__starts_on"),
-            opened_on__lte=OuterRef("campaign__ends_on"),
-        )
-    )
+    return attended()
 
 
 def campaign_outcomes(*, campaign_ids, agent=None) -> dict[int, dict]:
