@@ -346,3 +346,23 @@ def test_figures_are_a_fixed_number_of_queries(dealership, touches, surveys, com
         with CaptureQueriesContext(connection) as queries:
             kpi(code).figures(scope, [NOVEMBER, NOVEMBER.previous(), NOVEMBER.last_year()])
         assert len(queries) == 1, code
+
+
+@pytest.mark.postgres
+def test_the_benchmark_statements_agree_with_the_reports(dealership, touches, surveys, complaints):
+    """bench/baselines_followups.py's hand-written SQL gives the same figures as the reports it is the yardstick
+    of (otherwise the benchmark compares different work)."""
+    from bench.baselines_followups import BASELINES
+
+    params = {"dealership": dealership.pk, "start": NOVEMBER.start, "end": NOVEMBER.end}
+    with connection.cursor() as cursor:
+        cursor.execute(BASELINES["followups"], params)
+        rows = cursor.fetchall()
+    touches_ = {row[2]: row[3:5] for row in rows if row[0] == "touches"}
+    assert touches_ == {"day7": (5, 2), "day15": (4, 2), "csi": (2, 1)}
+    (sent,) = [row for row in rows if row[0] == "sent"]
+    assert sent[3:5] == (5, 4)
+    (answers,) = [row for row in rows if row[0] == "answers"]
+    assert (answers[6], answers[7]) == (Decimal("3"), Decimal("20"))
+    (opened,) = [row for row in rows if row[0] == "complaints"]
+    assert opened[3:6] == (6, 5, 3)

@@ -455,3 +455,17 @@ def test_another_stores_campaign_is_404(dealership, other_dealership, lists):
     theirs = Campaign.objects.filter(dealership=other_dealership).get()
     with pytest.raises(Http404):
         report("incentives").build(Scope.of(dealership), NOVEMBER, {"campaign": str(theirs.pk)})
+
+
+@pytest.mark.postgres
+def test_the_benchmark_statement_agrees_with_the_report(dealership, lists):
+    """bench/baselines_followups.py's incentives SQL: the same invited, arrived and totals as the report."""
+    from bench.baselines_followups import BASELINES
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            BASELINES["incentives"], {"dealership": dealership.pk, "start": NOVEMBER.start, "end": NOVEMBER.end}
+        )
+        rows = cursor.fetchall()
+    got = sorted((invited, arrived, total) for _agent, _name, _group, invited, arrived, _rate, total in rows)
+    assert got == sorted([(9, 1, Decimal("6")), (10, 0, Decimal("-200")), (5, 1, Decimal("10")), (2, 1, None)])
