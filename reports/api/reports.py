@@ -50,7 +50,7 @@ CAMPAIGN = OpenApiParameter(
 # --- serializers (what the answers hold; the views build plain dicts) -----------------------------------------
 
 
-class ParamSerializer(serializers.Serializer):
+class ReportParamSerializer(serializers.Serializer):
     name = serializers.CharField()
     label = serializers.CharField()
     required = serializers.BooleanField()
@@ -61,22 +61,22 @@ class ReportSummarySerializer(serializers.Serializer):
     title = serializers.CharField()
     description = serializers.CharField()
     section = serializers.CharField()
-    params = ParamSerializer(many=True)
+    params = ReportParamSerializer(many=True)
     max_days = serializers.IntegerField()
     default_period = serializers.CharField()
     url = serializers.CharField(help_text=gettext_lazy("The report's JSON."))
 
 
-class ColumnSerializer(serializers.Serializer):
+class ReportColumnSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     kind = serializers.ChoiceField(choices=registry.KINDS)
 
 
-class TableSerializer(serializers.Serializer):
+class ReportTableSerializer(serializers.Serializer):
     key = serializers.CharField()
     title = serializers.CharField()
-    columns = ColumnSerializer(many=True)
+    columns = ReportColumnSerializer(many=True)
     rows = serializers.ListField(
         child=serializers.DictField(child=serializers.JSONField(allow_null=True)),
         help_text=gettext_lazy("Rows keyed by column: money, rates and decimals as strings, null for none."),
@@ -85,12 +85,12 @@ class TableSerializer(serializers.Serializer):
     notes = serializers.ListField(child=serializers.CharField())
 
 
-class PeriodSerializer(serializers.Serializer):
+class ReportPeriodSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
 
 
-class ScopeSerializer(serializers.Serializer):
+class ReportScopeSerializer(serializers.Serializer):
     dealerships = serializers.ListField(child=serializers.CharField())
     agent = serializers.IntegerField(allow_null=True, help_text=gettext_lazy("Set when only an agent's own figures."))
 
@@ -98,12 +98,12 @@ class ScopeSerializer(serializers.Serializer):
 class ReportSerializer(serializers.Serializer):
     report = serializers.CharField()
     title = serializers.CharField()
-    period = PeriodSerializer()
-    scope = ScopeSerializer()
-    tables = TableSerializer(many=True)
+    period = ReportPeriodSerializer()
+    scope = ReportScopeSerializer()
+    tables = ReportTableSerializer(many=True)
 
 
-class FigureSerializer(serializers.Serializer):
+class ReportFigureSerializer(serializers.Serializer):
     value = serializers.CharField(allow_null=True, help_text=gettext_lazy("A Decimal as a string; null for none."))
     numerator = serializers.CharField(allow_null=True)
     denominator = serializers.CharField(allow_null=True)
@@ -111,7 +111,7 @@ class FigureSerializer(serializers.Serializer):
     display = serializers.CharField()
 
 
-class KPISerializer(serializers.Serializer):
+class ReportKPISerializer(serializers.Serializer):
     code = serializers.CharField()
     label = serializers.CharField()
     definition = serializers.CharField()
@@ -119,19 +119,19 @@ class KPISerializer(serializers.Serializer):
     section = serializers.CharField()
     higher_is_better = serializers.BooleanField()
     target = serializers.CharField(allow_null=True)
-    current = FigureSerializer()
-    previous = FigureSerializer()
-    last_year = FigureSerializer()
+    current = ReportFigureSerializer()
+    previous = ReportFigureSerializer()
+    last_year = ReportFigureSerializer()
     change_previous = serializers.CharField(allow_null=True)
     change_last_year = serializers.CharField(allow_null=True)
 
 
-class KPIsSerializer(serializers.Serializer):
-    period = PeriodSerializer()
-    previous = PeriodSerializer()
-    last_year = PeriodSerializer()
-    scope = ScopeSerializer()
-    kpis = KPISerializer(many=True)
+class ReportKPIsSerializer(serializers.Serializer):
+    period = ReportPeriodSerializer()
+    previous = ReportPeriodSerializer()
+    last_year = ReportPeriodSerializer()
+    scope = ReportScopeSerializer()
+    kpis = ReportKPISerializer(many=True)
 
 
 # --- shaping -----------------------------------------------------------------------------------------------------
@@ -229,7 +229,7 @@ class KPIsView(ReportsAPIView):
         operation_id="reports_kpis",
         summary=gettext_lazy("Every key figure with the previous period and the same period last year"),
         parameters=QUERY,
-        responses={200: KPIsSerializer},
+        responses={200: ReportKPIsSerializer},
         tags=["reports"],
     )
     def get(self, request):
