@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import ServiceVisit, VisitType
 from reports import exports, registry
-from reports.models import ExportJob
 from reports.periods import Period
 from reports.scope import Scope
 from tests.factories import ServiceVisitFactory, VehicleFactory
@@ -221,70 +220,6 @@ def test_the_export_needs_the_reports_action(client_for, advisor, agent, as_mana
     assert client_for(agent).get(export_url(), PERIOD).status_code == 403
     # another store's manager asking for this store: 404
     assert client_for(outsider).get(export_url(), {**PERIOD, "dealership": "SZ01"}).status_code == 404
-
-
-def test_a_long_export_runs_as_a_job_and_its_page_shows_progress_then_the_file(
-    client_for, as_manager, cc_manager, visits, visits_report, django_capture_on_commit_callbacks, settings, tmp_path
-):
-    settings.MEDIA_ROOT = tmp_path
-    settings.REPORTS_EXPORT_ASYNC_STORE_DAYS = 100
-    client = client_for(as_manager)
-    # a year of one store is more store-days than an export made at once (here 100): it becomes a job
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = client.get(export_url(), {"start": "2024-01-01", "end": "2024-12-31"})
-    job = ExportJob.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("reports:export-job", args=[job.pk])
-    assert (job.status, job.progress, job.user, job.report) == ("queued", 0, as_manager, SLUG)
-
-    # the page before the worker took it: waiting, polling by htmx
-    page = client.get(reverse("reports:export-job", args=[job.pk]))
-    assert page.status_code == 200 and b'hx-trigger="every 2s"' in page.content and b'value="0"' in page.content
-    assert client.get(reverse("reports:export-job-file", args=[job.pk])).status_code == 404
-
-    # the task runs (eagerly here) when the request's transaction commits
-    for callback in callbacks:
-        callback()
-    job.refresh_from_db()
-    assert (job.status, job.progress) == ("done", 100)
-    page = client.get(reverse("reports:export-job", args=[job.pk]))
-    assert b"export-download" in page.content and b"hx-trigger" not in page.content
-    download = client.get(reverse("reports:export-job-file", args=[job.pk]))
-    assert download.status_code == 200
-    book = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content)))
-    assert book.worksheets[0]["C5"].value == 2000 + 550  # the year: May's visits and June's
-
-    # another user (even a manager of the store) does not see it
-    assert client_for(cc_manager).get(reverse("reports:export-job", args=[job.pk])).status_code == 404
-
-
-def test_async_on_request_and_a_job_runs_once(client_for, as_manager, visits, visits_report, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    response = client_for(as_manager).get(export_url("csv"), {**PERIOD, "async": "1"})
-    assert response.status_code == 302
-    job = ExportJob.objects.get()
-    assert exports.job_run(job.pk) == "done"
-    assert exports.job_run(job.pk) == "skipped"  # a repeat of the task changes nothing
-    job.refresh_from_db()
-    assert job.params["query"] == PERIOD and job.format == "csv"
-    assert csv_rows(job.file.read())[8][:3] == ["Total", "3", "2000.00"]
-
-
-def test_a_job_whose_report_refuses_ends_failed_with_the_reason(as_manager, dealership, visits_report):
-    job = ExportJob.objects.create(
-        dealership=dealership,
-        user=as_manager,
-        report="gone-report",
-        params={
-            "query": {},
-            "dealerships": [dealership.pk],
-            "agent_id": None,
-            "start": "2024-05-01",
-            "end": "2024-05-31",
-        },
-    )
-    assert exports.job_run(job.pk) == "failed"
-    job.refresh_from_db()
-    assert job.status == "failed" and job.error
 
 
 # --- every registered report exports --------------------------------------------------------------------------
