@@ -192,3 +192,21 @@ def test_another_stores_manager_sees_neither_the_pack_nor_its_history(client_for
     page = client.get(reverse("reports:packs"))
     assert page.status_code == 200 and f'data-pack="{pack.pk}"'.encode() not in page.content
     assert f'data-pack="{foreign.pk}"'.encode() in page.content
+
+
+@pytest.mark.django_db
+def test_the_history_page_is_a_fixed_number_of_queries(client_for, as_manager, dealership):
+    client = client_for(as_manager)
+    WeeklyPack.objects.create(dealership=dealership, week_start=WEEK, status="ready", file="reports/packs/a.xlsx")
+    client.get(reverse("reports:packs"))
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("reports:packs"))
+    for weeks in range(1, 11):
+        WeeklyPack.objects.create(dealership=dealership, week_start=WEEK - dt.timedelta(days=7 * weeks), status="ready")
+    with CaptureQueriesContext(connection) as eleven:
+        page = client.get(reverse("reports:packs"))
+    assert page.content.count(b"data-pack=") == 11
+    assert len(eleven) == len(one)
