@@ -469,3 +469,28 @@ def test_the_benchmark_statement_agrees_with_the_report(dealership, lists):
         rows = cursor.fetchall()
     got = sorted((invited, arrived, total) for _agent, _name, _group, invited, arrived, _rate, total in rows)
     assert got == sorted([(9, 1, Decimal("6")), (10, 0, Decimal("-200")), (5, 1, Decimal("10")), (2, 1, None)])
+
+
+def test_the_tier_pages_and_api_read_a_fixed_number_of_queries(client_for, api_client_for, as_manager, dealership):
+    client, api = client_for(as_manager), api_client_for(as_manager)
+
+    def counts():
+        with CaptureQueriesContext(connection) as page:
+            assert client.get(reverse("reports:incentive-tiers")).status_code == 200
+        with CaptureQueriesContext(connection) as listing:
+            assert api.get(tiers_url()).status_code == 200
+        return len(page), len(listing)
+
+    before = counts()
+    for group in (PL, LC, C3Group.MINING):
+        incentives.incentive_tiers_replace(
+            dealership=dealership,
+            c3_group=group,
+            tiers=[
+                {"min_rate": "0", "amount": "1"},
+                {"min_rate": "0.05", "amount": "2"},
+                {"min_rate": "0.5", "amount": "3"},
+            ],
+            acting_user=as_manager,
+        )
+    assert counts() == before  # the tiers are one query, however many
