@@ -31,6 +31,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from customers.models import Customer
 from dealercrm.core.audit import audited
@@ -245,7 +246,7 @@ def past_campaign_enter(
 
     campaign._change_reason = "past campaign"
     campaign = _save_campaign(campaign)
-    given = list(groups or []) or [{"name": _("Invited")}]
+    given = list(groups or []) or [{"name": pgettext("target group", "Invited")}]
     by_name: dict[str, TargetGroup] = {}
     for position, spec in enumerate(given, start=1):
         by_name[spec["name"].strip()] = _group(campaign, position, spec)

@@ -279,3 +279,32 @@ def test_the_seed_campaign_in_the_campaign_analysis_and_its_queries(
     # the per-group report reads a fixed number of queries, whatever the size of the list
     with django_assert_max_num_queries(14):
         build_groups(scope, Period(START, END), {"campaign": str(campaign.pk)})
+
+
+def test_the_benchmarks_hand_written_statements_give_the_reports_figures(dealership, as_manager, is_postgres):
+    """bench/baselines_campaigns.py's yardsticks answer what the reports answer (PostgreSQL only: they are its SQL)."""
+    if not is_postgres:
+        pytest.skip("the yardsticks are PostgreSQL statements: set DATABASE_URL to a PostgreSQL database")
+    from django.db import connection
+
+    from bench.baselines_campaigns import BASELINES
+
+    campaign = build(dealership, acting_user=as_manager)["campaign"]
+    params = {"dealership": dealership.pk, "start": START, "end": END, "campaign": campaign.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(BASELINES["campaign-analysis"], params)
+        ((_id, code, _name, _s, _e, cost, invited, attended, booked),) = cursor.fetchall()
+        cursor.execute(BASELINES["campaign-groups"], params)
+        parts = cursor.fetchall()
+    assert (code, cost, invited, attended, booked) == ("C3-2014", Decimal("52000.00"), 1336, 220, 0)
+    groups = {g.pk: g.name for g in campaign.target_groups.all()}
+    revenue = {groups[int(k1)]: (n1, n5) for part, k1, k2, n1, _n2, _n3, _n4, n5 in parts if part == "revenue"}
+    assert revenue == {LOYAL: (178, Decimal("452554.00")), LOW: (42, Decimal("70788.00"))}
+    (non_target,) = [(n1, n5) for part, *_k, n1, _n2, _n3, _n4, n5 in parts if part == "non_target"]
+    assert non_target == (848, Decimal("1879809.00"))
+    cells = {}
+    for part, k1, band, n1, n2, *_rest in parts:
+        if part == "model_age":
+            group_id, model = k1.split("/", 1)
+            cells[(groups[int(group_id)], model, band)] = (n1, n2)
+    assert cells == {key: (invited, came) for key, (invited, came, _printed) in CELLS.items()}
