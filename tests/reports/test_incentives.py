@@ -494,3 +494,18 @@ def test_the_tier_pages_and_api_read_a_fixed_number_of_queries(client_for, api_c
             acting_user=as_manager,
         )
     assert counts() == before  # the tiers are one query, however many
+
+
+def test_a_rows_link_opens_that_agents_arrived_customers(client_for, as_manager, dealership, agent2, lists):
+    for key, name in (("agent2_pl", "甲到店客户"), ("mixed", "乙混合客户"), ("pl", "丙他人客户")):
+        customer = lists[key].customer
+        customer.name = name
+        customer.save(update_fields=["name"])
+    (table,) = report("incentives").build(Scope.of(dealership), NOVEMBER, {})
+    (row,) = [r for r in table.rows if r["agent"] == agent2.display_name and r["invited"] == 5]
+    page = client_for(as_manager).get(row["_links"]["arrived"])
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "甲到店客户" in text
+    assert "乙混合客户" not in text  # agent2's other group
+    assert "丙他人客户" not in text  # the other agent's
