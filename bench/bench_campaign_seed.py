@@ -59,7 +59,7 @@ INSERT INTO campaigns_callattempt (invitation_id, agent_id, outcome, called_at, 
 SELECT i.id, i.agent_id,
        CASE WHEN i.id %% 100 < 12 THEN 'accepted' WHEN i.id %% 100 < 35 THEN 'declined' ELSE 'no_answer' END,
        (%(start)s::date + (i.id %% %(days)s) * interval '1 day' + interval '10 hours') AT TIME ZONE 'Asia/Shanghai',
-       CASE WHEN i.id %% 100 < 12 THEN %(start)s::date + (i.id %% %(days)s) + 3 END,
+       CASE WHEN i.id %% 100 < 12 THEN %(start)s::date + (i.id %% %(days)s)::int + 3 END,
        CASE WHEN i.id %% 100 BETWEEN 12 AND 34 THEN 'not_needed' ELSE '' END, ''
 FROM campaigns_invitation i
 WHERE i.campaign_id = %(campaign)s AND NOT i.holdout AND i.agent_id IS NOT NULL AND i.id %% 100 < 70
