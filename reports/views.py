@@ -11,17 +11,20 @@ is written. Charts are drawn by ``static/js/reports/charts.js`` from data passed
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.generic import TemplateView
 
 from dealercrm.core.exceptions import ApplicationError
@@ -53,6 +56,11 @@ MONTH_CHARTS = (
     ("followups", gettext_lazy("Day-7 follow-up completion per month"), ("followups.day7_completion",)),
 )
 CHART_MONTHS = 12
+#: how long the dashboard keeps a figure it computed (seconds; ``REPORTS_DASHBOARD_CACHE_SECONDS``, 0: never):
+#: the Monday-morning page is opened by every manager of the store, and a whole-store figure over a year of a
+#: million visits takes seconds in SQL; a figure at most this old is good enough on a dashboard (the reports
+#: and the drill-downs always compute afresh)
+CACHE_SECONDS = 300
 NUMERIC = ("int", "money", "rate", "decimal")
 DRILL_PER_PAGE = 50
 SECTION_TITLES = {
@@ -107,6 +115,34 @@ def chart_number(value, kind: str):
     if kind in ("money", "decimal", "int"):
         return float(value)
     return None
+
+
+def cache_seconds() -> int:
+    return int(getattr(settings, "REPORTS_DASHBOARD_CACHE_SECONDS", CACHE_SECONDS))
+
+
+def dashboard_figures(kpi_: registry.KPI, scope, periods_: list[periods.Period]) -> list[registry.Figure]:
+    """``kpi_.figures`` of ``periods_`` for the dashboard, kept in the cache for ``cache_seconds()`` per KPI,
+    stores, agent, periods and language (a flag's words)."""
+    seconds = cache_seconds()
+    if not seconds:
+        return kpi_.figures(scope, periods_)
+    text = "|".join(
+        [kpi_.code, ",".join(map(str, scope.dealership_ids)), str(scope.agent_id), get_language() or ""]
+        + [f"{p.start}:{p.end}" for p in periods_]
+    )
+    key = "reports:dashboard:" + hashlib.sha256(text.encode()).hexdigest()[:40]
+    figures = cache.get(key)
+    if figures is None:
+        figures = list(kpi_.figures(scope, periods_))
+        cache.set(key, figures, seconds)
+    return figures
+
+
+def compared(kpi_: registry.KPI, scope, period: periods.Period) -> registry.Compared:
+    """``registry.compare`` through the dashboard's cache."""
+    current, previous, last_year = dashboard_figures(kpi_, scope, [period, period.previous(), period.last_year()])
+    return registry.Compared(kpi_, current, previous, last_year)
 
 
 class ReportsPage(DealershipMixin, TemplateView):
@@ -258,7 +294,7 @@ def month_chart(key: str, title, codes, scope, period) -> dict | None:
     series, empty = [], True
     for index, kpi_ in enumerate(kpis):
         kind = UNIT_KIND[kpi_.unit]
-        figures = kpi_.figures(scope, months)
+        figures = dashboard_figures(kpi_, scope, months)
         empty = empty and all(not f.value for f in figures)  # nothing but zeros and gaps: "no data"
         series.append(
             {
@@ -338,7 +374,8 @@ class DashboardView(ReportsPage):
         context = super().get_context_data(**kwargs)
         scope, period = self.scope, self.period
         kpis = [registry.kpi(code) for code in DASHBOARD_TILES if code in registry._KPIS]
-        context["tiles"] = [tile(registry.compare(kpi_, scope, period), scope, period) for kpi_ in kpis]
+        context["tiles"] = [tile(compared(kpi_, scope, period), scope, period) for kpi_ in kpis]
+        context["cache_minutes"] = cache_seconds() // 60
         charts = [month_chart(key, title, codes, scope, period) for key, title, codes in MONTH_CHARTS]
         charts.append(c3_chart(scope))
         context["charts"] = [chart for chart in charts if chart]
@@ -359,7 +396,7 @@ class DashboardView(ReportsPage):
             cells = []
             for store in stores:
                 one = Scope.of(store, user=scope.user)
-                (figure,) = kpi_.figures(one, [period])
+                (figure,) = dashboard_figures(kpi_, one, [period])
                 cells.append(
                     {
                         "text": display(figure.value, kind),

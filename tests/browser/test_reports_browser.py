@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from customers.models import Appointment
 from followups.models import Survey
 from tests.factories import CustomerFactory
-from tests.reports.test_pages import figures, visit  # noqa: F401 (fixture)
+from tests.reports.test_pages import figures, fresh_figures, visit  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ last 30 days to Monday 16 March 2026 (15 Feb – 16 Mar); previous 16 Jan – 14
 from urllib.parse import parse_qs, urlsplit
 
 from reports.views import DASHBOARD_TILES
-from tests.reports.test_pages import clock, data, figures, url  # noqa: F401 (fixtures)
+from tests.reports.test_pages import clock, data, figures, fresh_figures, url  # noqa: F401 (fixtures)
 
 
 def tiles(response):
@@ -118,3 +118,32 @@ def test_dashboard_in_chinese(as_manager, figures, data, client_for):
     response = client.get(url("dashboard"))
     assert response.status_code == 200
     assert 'lang="zh-hans"' in response.content.decode()
+
+
+def test_dashboard_keeps_its_figures_for_a_while(as_manager, dealership, figures, data, client_for, settings):
+    """With the cache on, a visit added after the first look shows on the dashboard only once the cache is
+    emptied (at most ``REPORTS_DASHBOARD_CACHE_SECONDS`` later), while the drill-down lists it at once; the
+    second look makes no query for the figures."""
+    import datetime as dt
+
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.reports.test_pages import visit
+
+    settings.REPORTS_DASHBOARD_CACHE_SECONDS = 300
+    cache.clear()
+    client = client_for(as_manager)
+    with CaptureQueriesContext(connection) as first:
+        assert tiles(client.get(url("dashboard")))["workshop.entries"]["value"] == "3"
+    visit(dealership, dt.date(2026, 3, 12))
+    with CaptureQueriesContext(connection) as second:
+        response = client.get(url("dashboard"))
+    assert tiles(response)["workshop.entries"]["value"] == "3"
+    assert b"cache-note" in response.content
+    # five tiles and the two charts' KPIs no longer ask the database
+    assert len(second.captured_queries) <= len(first.captured_queries) - 7
+    assert client.get(url("drill", "workshop.entries")).context["value"] == "4"
+    cache.clear()
+    assert tiles(client.get(url("dashboard")))["workshop.entries"]["value"] == "4"

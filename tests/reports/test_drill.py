@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.urls import reverse
 
-from tests.reports.test_pages import clock, data, figures, url, visit  # noqa: F401 (fixtures)
+from tests.reports.test_pages import clock, data, figures, fresh_figures, url, visit  # noqa: F401 (fixtures)
 
 
 def texts(response):

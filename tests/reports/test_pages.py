@@ -223,6 +223,12 @@ def figures():
     registry._REPORTS.update(saved_reports)
 
 
+@pytest.fixture(autouse=True)
+def fresh_figures(settings):
+    """The dashboard computes every figure afresh (its cache is tested on its own in test_dashboard.py)."""
+    settings.REPORTS_DASHBOARD_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def clock():
     with time_machine.travel(NOW, tick=False):
