@@ -23,8 +23,13 @@ same dates and amounts, so that each store weighs what DEMO weighs (about 1 M vi
 The copies have no segmentation run, invitations, touches or surveys: their tiles of those are "—" (the
 queries still run over their rows).
 
+The dashboard keeps each figure it computed for 5 minutes (``REPORTS_DASHBOARD_CACHE_SECONDS``), so under load
+nearly every request after the first reads the figures from the cache (Redis when ``REDIS_URL`` is set, else
+each worker's memory); the page's time computed afresh is printed too (in process, one request, the cache
+off), and the group's factor is given for both.
+
 Targets (issue 12): the one-store dashboard p95 ≤ 500 ms with 8 connections; the group dashboard over 10
-stores within 10 × one store's time (p95 and median compared).
+stores within 10 × one store's time.
 """
 
 import argparse
@@ -165,21 +170,35 @@ def user_cleanup(session_keys=()) -> None:
         User.history.filter(username=USERNAME).delete()
 
 
-def in_process(user, path: str) -> tuple[int, float]:
-    """The page's queries and time, once warm, through Django's test client in this process."""
+def in_process(user, path: str) -> dict:
+    """The page through Django's test client in this process, one request at a time: its queries and time
+    computed afresh (the dashboard's cache off: what the first manager of the morning waits), then with the
+    cache on, once filled (what the others wait)."""
+    from django.core.cache import cache
     from django.db import connection
-    from django.test import Client
+    from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT_LANGUAGE="zh-hans")
     client.force_login(user)
-    response = client.get(path)
+    figures = {}
+    with override_settings(REPORTS_DASHBOARD_CACHE_SECONDS=0):
+        client.get(path)  # the session, the templates, the first connection
+        began = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        figures["cold_ms"] = (time.perf_counter() - began) * 1000
+        figures["cold_queries"] = len(queries.captured_queries)
     if response.status_code != 200:
         raise RuntimeError(f"{path} answered {response.status_code}")
+    cache.clear()
+    client.get(path)
     began = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         client.get(path)
-    return len(queries.captured_queries), (time.perf_counter() - began) * 1000
+    figures["warm_ms"] = (time.perf_counter() - began) * 1000
+    figures["warm_queries"] = len(queries.captured_queries)
+    return figures
 
 
 def load(browsers, path: str, seconds: float, seed: int) -> dict:
@@ -304,8 +323,11 @@ def main() -> None:
     print(f"load average (1 min) before: {load_before[0]:.2f}, after: {load_after[0]:.2f}")
     summary = {}
     for path, label in ((one, "one store (DEMO)"), (group, f"group of {len(stores)} stores")):
-        queries, ms = in_proc[path]
-        print(f"{label}: {queries} queries a page, {ms:.0f} ms in process (warm, one request)")
+        f = in_proc[path]
+        print(
+            f"{label}: computed afresh {f['cold_ms']:.0f} ms, {f['cold_queries']} queries; from the dashboard's "
+            f"cache {f['warm_ms']:.0f} ms, {f['warm_queries']} queries (in process, one request)"
+        )
         for number, f in enumerate(results[path]["rounds"], 1):
             print(
                 f"  round {number}: {f['rps']:6.2f} req/s  p50 {f['p50']:7.1f}  p95 {f['p95']:7.1f}  "
@@ -319,10 +341,12 @@ def main() -> None:
     p95_one, median_one = summary[one]
     p95_group, median_group = summary[group]
     verdict = "met" if p95_one <= TARGET_P95_MS else "NOT met"
-    print(f"one store: p95 {p95_one:.0f} ms (target ≤ {TARGET_P95_MS}: {verdict})")
+    print(f"one store under load: p95 {p95_one:.0f} ms (target ≤ {TARGET_P95_MS}: {verdict})")
+    cold = in_proc[group]["cold_ms"] / in_proc[one]["cold_ms"]
     print(
-        f"group / one store: p95 {p95_group / p95_one:.1f} ×, server median {median_group / median_one:.1f} × "
-        f"(target ≤ {GROUP_FACTOR} ×: {'met' if p95_group <= GROUP_FACTOR * p95_one else 'NOT met'})"
+        f"group / one store: computed afresh {cold:.1f} ×; under load p95 {p95_group / p95_one:.1f} ×, server "
+        f"median {median_group / median_one:.1f} × (target ≤ {GROUP_FACTOR} ×: "
+        f"{'met' if cold <= GROUP_FACTOR and p95_group <= GROUP_FACTOR * p95_one else 'NOT met'})"
     )
 
 
