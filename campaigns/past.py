@@ -103,7 +103,14 @@ def read_list(upload) -> list[ListRow]:
                     code="list_unreadable",
                     fields={"file": [_("Unreadable file.")]},
                 ) from None
-        table = list(csv.reader(io.StringIO(text)))
+        try:
+            table = list(csv.reader(io.StringIO(text)))
+        except csv.Error:  # a NUL byte, a field beyond the csv module's limit
+            raise ApplicationError(
+                _("The file is not a readable CSV file."),
+                code="list_unreadable",
+                fields={"file": [_("Unreadable file.")]},
+            ) from None
     if not table:
         raise ApplicationError(_("The file is empty."), code="list_empty", fields={"file": [_("Empty file.")]})
     header = table[0]
