@@ -51,11 +51,12 @@ inv AS (
                 WHEN v.purchase_date <= (c.starts_on - interval '5 years')::date THEN '5+'
                 ELSE '' END AS band,
            {ATTENDED} AS came,
-           EXISTS (SELECT 1 FROM campaigns_callattempt a WHERE a.invitation_id = i.id) AS called,
-           EXISTS (SELECT 1 FROM campaigns_callattempt a WHERE a.invitation_id = i.id
-                   AND a.outcome IN ('declined', 'call_back', 'accepted')) AS reached
+           ca.invitation_id IS NOT NULL AS called, COALESCE(ca.reached, false) AS reached
     FROM campaigns_invitation i JOIN c ON c.id = i.campaign_id
     LEFT JOIN customers_vehicle v ON v.id = i.vehicle_id
+    LEFT JOIN (SELECT a.invitation_id, bool_or(a.outcome IN ('declined', 'call_back', 'accepted')) AS reached
+               FROM campaigns_callattempt a JOIN campaigns_invitation ai ON ai.id = a.invitation_id
+               WHERE ai.campaign_id = %(campaign)s GROUP BY a.invitation_id) AS ca ON ca.invitation_id = i.id
 ),
 revenue AS (
     SELECT i.target_group_id, i.holdout, COUNT(DISTINCT s.customer_id) AS attended, SUM(s.total_amount) AS revenue
