@@ -1,5 +1,8 @@
 """Test settings: fast hashing, eager Celery unless a test runs a real worker."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -10,6 +13,8 @@ LANGUAGE_CODE = "en"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 # Counters must not carry over between tests: throttling and the like use local memory.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Files the tests store (imports, report exports, weekly packs) go to a folder of this run, never to media/.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="dealercrm-test-media-"))
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
 # Serve static files straight from the app folders: no collectstatic needed.
 WHITENOISE_USE_FINDERS = True

@@ -285,7 +285,7 @@ register_report(
     Report(
         slug="data-quality",
         title=_("Data quality"),
-        description=_("Wrong numbers, the message bounce rate against the 8 % goal, and possible duplicates."),
+        description=_("Wrong numbers, the message bounce rate against its goal (at most 8%), and possible duplicates."),
         build=build,
         section=SECTION,
         action="reports.all",

@@ -234,7 +234,7 @@ SHOW_RATE = register_kpi(
         definition=_(
             "Appointments kept: arrived ÷ appointments dated in the period whose day has passed (before today), "
             "not counting cancelled ones; an appointment still booked after its day counts as not kept, as a "
-            "no-show does. Dealers aim for 80% or more."
+            "no-show does. Dealers aim for at least 80%."
         ),
         unit="rate",
         compute=lambda scope, period: show_many(scope, [period])[0],
@@ -424,7 +424,7 @@ def _appointment_table(scope, period) -> Table:
         ],
         chart=Chart("bar", "month", ("due", "arrived"), title=_("Appointments due and kept")),
         notes=[
-            _("Cancelled appointments count neither way; dealers aim for a show rate of 80% or more."),
+            _("Cancelled appointments count neither way; dealers aim for a show rate of at least 80%."),
             _("Only days before today count: an appointment still ahead cannot have been kept yet."),
         ],
         empty_text=_("No appointment was due in this period."),

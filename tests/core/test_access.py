@@ -90,6 +90,8 @@ RECORD_BEFORE = {
     "imports": "import_run",
     "complaints": "complaint",
     "surveys": "survey",
+    "jobs": "export_job",  # /reports/exports/jobs/<pk>/: a report export run as a task
+    "packs": "pack",  # /reports/exports/packs/<pk>/file/: a weekly report pack
 }
 #: URL arguments that name a record (which one: the segment before them, ``RECORD_BEFORE``)
 ID_KWARGS = {"pk", "id", "object_id"}
@@ -99,6 +101,10 @@ KWARGS = {
     "token_key": lambda data: data["token_key"],  # an API token's public prefix
     "survey_token": lambda data: data["survey_token"],  # followups.surveys: a survey's signed link
     "invite_token": lambda data: "not-a-signed-invitation",  # campaigns.invites: a changed link answers 400
+    "slug": lambda data: "incentives",  # reports: a report an agent may read too (their own figures)
+    "fmt": lambda data: "csv",  # reports: an export's format
+    "code": lambda data: "workshop.entries",  # reports: the KPI whose rows a drill-down lists
+    "group": lambda data: "profitable_loyal",  # reports: the C3 group of an incentive tier table
 }
 
 #: query strings a read needs to answer at all (without them: 400), by URL name
@@ -113,6 +119,8 @@ OWN_RECORDS = {
     "calls:outcome": "an invitation is worked by the agent whose list it is on",
     "calls:followup-outcome": "a follow-up call is made by the agent it is assigned to",
     "api-campaign-invitation-outcome": "an invitation is worked by the agent whose list it is on",
+    "reports:export-job": "a report export is its requester's (the agent, in the dataset)",
+    "reports:export-job-file": "a report export is its requester's (the agent, in the dataset)",
 }
 #: writes whose body names the record: with an empty body there is none to find (404)
 BODY_NAMES_THE_RECORD = {
@@ -369,7 +377,10 @@ def _records(dealership, users) -> dict:
     import_run = ImportRun.objects.create(dealership=dealership, source="api", status=ImportRun.Status.SUCCEEDED)
     complaint, survey = _complaint_and_survey(dealership, users)
     touch = _followup_call(dealership, visit, users[Role.AGENT])
+    export_job, pack = _report_files(dealership, users[Role.AGENT])
     return {
+        "export_job": export_job.pk,
+        "pack": pack.pk,
         "import_run": import_run.pk,
         "user": colleague.pk,
         "token_key": _token_key(colleague),
@@ -394,6 +405,22 @@ def _records(dealership, users) -> dict:
         "touch": touch.pk,
         "message_template": _message_template(dealership).pk,
     }
+
+
+def _report_files(dealership, agent):
+    """A finished report export of the agent's, and last week's report pack of the store, each with its file."""
+    from django.core.files.base import ContentFile
+
+    from reports.models import ExportJob, WeeklyPack
+
+    job = ExportJob.objects.create(dealership=dealership, user=agent, report="incentives", status="done", progress=100)
+    job.file.save("access.csv", ContentFile(b"a,b\n"), save=True)
+    today = dealership.local_date()
+    pack = WeeklyPack.objects.create(
+        dealership=dealership, week_start=today - timedelta(days=today.weekday() + 7), status="ready"
+    )
+    pack.file.save("access.xlsx", ContentFile(b"PK"), save=True)
+    return job, pack
 
 
 def _message_template(dealership):
@@ -637,8 +664,8 @@ def test_an_argument_the_test_does_not_know_fails_with_where_to_say_what_it_is()
     route = _control("unscoped")
     with pytest.raises(AssertionError, match="Add 'widgets' to RECORD_BEFORE"):
         _value(route, "pk", "/widgets/", {})
-    with pytest.raises(pytest.fail.Exception, match="unknown URL argument 'slug'"):
-        _value(route, "slug", "/customers/", {})
+    with pytest.raises(pytest.fail.Exception, match="unknown URL argument 'widget_key'"):
+        _value(route, "widget_key", "/customers/", {})
 
 
 def test_the_walk_sees_every_kind_of_url():
