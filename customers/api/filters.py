@@ -22,11 +22,21 @@ def phone_digits(value: str) -> str:
     return digits
 
 
+class _IdField(forms.IntegerField):
+    """A record's id: a positive 64-bit integer. Anything larger is refused (400) rather than handed to the
+    database, where SQLite cannot even compare it (``OverflowError``, a 500 before this)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class IdFilter(filters.NumberFilter):
     """The id of a related record; an id of another dealership simply matches nothing."""
 
-    field_class = forms.IntegerField
+    field_class = _IdField
 
 
 class CustomerFilter(filters.FilterSet):

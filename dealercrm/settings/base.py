@@ -354,6 +354,9 @@ SPECTACULAR_SETTINGS = {
         "TouchKindEnum": "followups.models.Touch.Kind",
         "TouchStatusEnum": "followups.models.Touch.Status",
         "TouchChannelEnum": "followups.models.TouchChannel",
+        "CampaignKindEnum": "campaigns.models.CampaignKind",
+        "ReportColumnKindEnum": "reports.registry.KINDS",
+        "ReportUnitEnum": "reports.registry.UNITS",
     },
 }
 

@@ -71,6 +71,8 @@ DELETABLE = {
     "/api/v1/campaigns/compliance-terms/{id}/",
     "/api/v1/staff/tokens/{token_key}/",
     "/api/v1/followups/message-templates/{id}/",
+    # a store's incentive tier table of a group back to the SPEC's defaults (the table, not a record, goes)
+    "/api/v1/reports/incentive-tiers/{group}/",
 }
 
 
