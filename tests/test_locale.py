@@ -98,3 +98,43 @@ def test_catalogue_covers_every_string_in_the_source(tmp_path):
     committed = {_key(e) for e in parse_po(PO)}
     missing = sorted(m for _, m in fresh - committed)
     assert missing == [], f"strings missing from the catalogue (run `make messages`): {missing[:20]}"
+
+
+TRANSLATING = {"gettext", "gettext_lazy", "_", "pgettext", "pgettext_lazy", "ngettext", "ngettext_lazy"}
+TRANSLATING |= {"npgettext", "npgettext_lazy"}
+APP_FOLDERS = ("dealercrm", "customers", "segmentation", "campaigns", "followups", "reports")
+
+
+def _untranslatable_calls(path: Path) -> list[str]:
+    """Calls of a translation function whose text or context is not a literal: makemessages cannot read them, so
+    they are never in the catalogue and show in English whatever the language."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        if name not in TRANSLATING:
+            continue
+        literal_args = 2 if name.startswith(("pgettext", "npgettext")) else 1
+        if name.startswith("ngettext"):
+            literal_args = 2
+        if not all(isinstance(arg, ast.Constant) and isinstance(arg.value, str) for arg in node.args[:literal_args]):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}(…)")
+    return found
+
+
+def test_every_translated_text_and_context_is_a_literal():
+    files = [path for folder in APP_FOLDERS for path in (ROOT / folder).rglob("*.py") if "migrations" not in path.parts]
+    assert [call for path in files for call in _untranslatable_calls(path)] == []
+
+
+def test_the_literal_check_sees_a_context_in_a_variable(tmp_path):
+    # negative control: the mistake that once hid a report's column names from the catalogue
+    module = tmp_path / "late.py"
+    module.write_text('CTX = "report"\nlabel = pgettext(CTX, "Invited")\nok = pgettext("report", "Invited")\n')
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        assert _untranslatable_calls(module) == ["late.py:2 pgettext(…)"]
+    finally:
+        ROOT = saved

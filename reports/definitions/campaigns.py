@@ -28,8 +28,8 @@ from reports.registry import KPI, Chart, Column, Figure, Param, Report, Table, r
 from segmentation.models import AgeBand
 
 SECTION = "campaigns"
-#: the context of the seeds' column names (邀请人数, 出席人数, 签单量 …): the words of the seeds' tables, not the app's
-CTX = "campaign report"
+# The seeds' column names (邀请人数, 出席人数, 签单量 …) carry the context "campaign report": the words of the seeds'
+# tables, not the app's. Written out at each call: makemessages reads only a literal context.
 _CENT = Decimal("0.01")
 
 
@@ -222,7 +222,7 @@ def build_analysis(scope, period, params) -> list[Table]:
         invited, attended, booked = (sum(row[key] for row in rows) for key in ("invited", "attended", "booked"))
         cost = None if agent is not None else sum((row["cost"] for row in rows), start=ZERO)
         totals = {
-            "code": pgettext(CTX, "Total"),
+            "code": pgettext("campaign report", "Total"),
             "invited": invited,
             "attended": attended,
             "attendance_rate": _rate(attended, invited),
@@ -237,13 +237,23 @@ def build_analysis(scope, period, params) -> list[Table]:
         *([Column("dealership", _("Dealership"), "text")] if scope.is_group else []),
         Column("period", _("Period"), "text"),
         Column("status", _("Status"), "text"),
-        Column("invited", pgettext(CTX, "Invited"), "int", _("The list, without the holdout.")),
-        Column("attended", pgettext(CTX, "Attended"), "int", _("Invitees with a visit within the campaign's period.")),
-        Column("attendance_rate", pgettext(CTX, "Attendance rate"), "rate", _("Attended ÷ invited.")),
-        Column("booked", pgettext(CTX, "Signed (booked)"), "int", _("Invitees who accepted with an appointment.")),
-        Column("sign_rate", pgettext(CTX, "Sign rate"), "rate", _("Booked ÷ invited.")),
-        Column("cost", pgettext(CTX, "Cost"), "money", _("The cost entered on the campaign.")),
-        Column("cost_per_signing", pgettext(CTX, "Cost per signing"), "money", _("Cost ÷ booked.")),
+        Column("invited", pgettext("campaign report", "Invited"), "int", _("The list, without the holdout.")),
+        Column(
+            "attended",
+            pgettext("campaign report", "Attended"),
+            "int",
+            _("Invitees with a visit within the campaign's period."),
+        ),
+        Column("attendance_rate", pgettext("campaign report", "Attendance rate"), "rate", _("Attended ÷ invited.")),
+        Column(
+            "booked",
+            pgettext("campaign report", "Signed (booked)"),
+            "int",
+            _("Invitees who accepted with an appointment."),
+        ),
+        Column("sign_rate", pgettext("campaign report", "Sign rate"), "rate", _("Booked ÷ invited.")),
+        Column("cost", pgettext("campaign report", "Cost"), "money", _("The cost entered on the campaign.")),
+        Column("cost_per_signing", pgettext("campaign report", "Cost per signing"), "money", _("Cost ÷ booked.")),
     ]
     notes = [
         _(
@@ -291,7 +301,7 @@ def _group_table(campaign, summary, agent) -> Table:
     invited, attended, booked = (sum(row[key] for row in rows) for key in ("invited", "attended", "booked"))
     revenue = sum((row["revenue"] for row in rows), start=ZERO)
     totals = {
-        "group": pgettext(CTX, "All target groups"),
+        "group": pgettext("campaign report", "All target groups"),
         "invited": invited,
         "attended": attended,
         "success_rate": _rate(attended, invited),
@@ -307,20 +317,25 @@ def _group_table(campaign, summary, agent) -> Table:
             Column("group", _("Target group"), "text"),
             Column(
                 "invited",
-                pgettext(CTX, "Planned invitations"),
+                pgettext("campaign report", "Planned invitations"),
                 "int",
                 _("The list after exclusions, without the holdout."),
             ),
             Column(
                 "attended",
-                pgettext(CTX, "Participants"),
+                pgettext("campaign report", "Participants"),
                 "int",
                 _("Invitees with a visit within the campaign's period."),
             ),
-            Column("success_rate", pgettext(CTX, "Success rate"), "rate", _("Participants ÷ planned invitations.")),
+            Column(
+                "success_rate",
+                pgettext("campaign report", "Success rate"),
+                "rate",
+                _("Participants ÷ planned invitations."),
+            ),
             Column("goal_rate", _("Goal"), "rate"),
-            Column("booked", pgettext(CTX, "Signed (booked)"), "int"),
-            Column("sign_rate", pgettext(CTX, "Sign rate"), "rate", _("Booked ÷ planned invitations.")),
+            Column("booked", pgettext("campaign report", "Signed (booked)"), "int"),
+            Column("sign_rate", pgettext("campaign report", "Sign rate"), "rate", _("Booked ÷ planned invitations.")),
             Column("revenue", _("Revenue"), "money", _("The participants' visits within the campaign's period.")),
             Column("average_ticket", _("Average ticket"), "money", _("Revenue ÷ participants (per customer).")),
         ],
@@ -393,13 +408,13 @@ def _agent_table(campaign, agent) -> Table:
         title=_("By agent"),
         columns=[
             Column("agent", _("Agent"), "text"),
-            Column("invitations", pgettext(CTX, "Invited"), "int"),
+            Column("invitations", pgettext("campaign report", "Invited"), "int"),
             Column("calls", _("Calls"), "int"),
             Column("reached", _("Reached"), "int"),
-            Column("booked", pgettext(CTX, "Signed (booked)"), "int"),
-            Column("sign_rate", pgettext(CTX, "Sign rate"), "rate", _("Booked ÷ invited.")),
-            Column("attended", pgettext(CTX, "Participants"), "int"),
-            Column("success_rate", pgettext(CTX, "Success rate"), "rate", _("Participants ÷ invited.")),
+            Column("booked", pgettext("campaign report", "Signed (booked)"), "int"),
+            Column("sign_rate", pgettext("campaign report", "Sign rate"), "rate", _("Booked ÷ invited.")),
+            Column("attended", pgettext("campaign report", "Participants"), "int"),
+            Column("success_rate", pgettext("campaign report", "Success rate"), "rate", _("Participants ÷ invited.")),
         ],
         rows=rows,
         chart=Chart("bar", "agent", ("invitations", "attended"), _("Invited and participants by agent")),
@@ -572,7 +587,10 @@ def build_progress(scope, period, params) -> list[Table]:
         row = {"group": group.name, **_progress_row(figures.get(group.pk, {}))}
         rows.append(row)
     keys = ("invited", "called", "reached", "booked", "attended", "before_call", "after_call", "not_called")
-    totals = {"group": pgettext(CTX, "All target groups"), **_progress_row({k: sum(r[k] for r in rows) for k in keys})}
+    totals = {
+        "group": pgettext("campaign report", "All target groups"),
+        **_progress_row({k: sum(r[k] for r in rows) for k in keys}),
+    }
     notes = [_campaign_note(campaign)]
     today = campaign.dealership.local_date()
     if in_progress(campaign, today):
@@ -588,14 +606,14 @@ def build_progress(scope, period, params) -> list[Table]:
             title=_("Campaign progress"),
             columns=[
                 Column("group", _("Target group"), "text"),
-                Column("invited", pgettext(CTX, "Invited"), "int"),
+                Column("invited", pgettext("campaign report", "Invited"), "int"),
                 Column("called", _("Called"), "int", _("Invitees with at least one call.")),
                 Column("reached", _("Reached"), "int", _("Calls that reached the customer.")),
-                Column("booked", pgettext(CTX, "Signed (booked)"), "int"),
+                Column("booked", pgettext("campaign report", "Signed (booked)"), "int"),
                 Column("rate_invited", _("Booked ÷ invited"), "rate"),
                 Column("rate_called", _("Booked ÷ called"), "rate"),
                 Column("rate_reached", _("Booked ÷ reached"), "rate"),
-                Column("attended", pgettext(CTX, "Attended"), "int"),
+                Column("attended", pgettext("campaign report", "Attended"), "int"),
                 Column("before_call", _("Came before the call"), "int", _("Every visit before the first call's day.")),
                 Column("after_call", _("Came after the call"), "int", _("A visit on or after the first call's day.")),
                 Column("not_called", _("Came, not called"), "int"),

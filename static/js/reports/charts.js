@@ -65,6 +65,9 @@
       if (!axes[s.axis]) axes[s.axis] = s.kind;
     });
     var narrow = window.innerWidth < 576;
+    // Named categories (C3 groups, visit types, agents), unlike months, are all shown, slanted when many.
+    var named = data.x.some(function (x) { return !/^\d{4}-\d{2}/.test(String(x)); });
+    var slanted = named ? data.x.length > 4 : narrow && data.x.length > 6;
     var yAxis = axes.map(function (kind, i) {
       return {
         type: "value",
@@ -86,7 +89,13 @@
         type: "category",
         data: data.x,
         axisTick: { show: false },
-        axisLabel: { hideOverlap: true, rotate: narrow && data.x.length > 6 ? 45 : 0, width: narrow ? 70 : 110, overflow: "truncate" }
+        axisLabel: {
+          interval: named ? 0 : "auto",
+          hideOverlap: !named,
+          rotate: slanted ? (named ? 35 : 45) : 0,
+          width: narrow ? 70 : 110,
+          overflow: "truncate"
+        }
       },
       yAxis: yAxis,
       series: data.series.map(function (s) {
