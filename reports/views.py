@@ -511,9 +511,10 @@ def table_chart(table: registry.Table) -> dict | None:
         )
     kinds = {s["kind"] for s in series}
     if len(kinds) > 1 and chart.kind in ("bar", "line"):
-        # a rate beside counts: the rates on a second axis
+        # figures of another kind beside the first (a rate or money beside counts): on a second axis, as a line,
+        # so that neither flattens the other
         for s in series:
-            if s["kind"] == "rate":
+            if s["kind"] != series[0]["kind"]:
                 s["axis"], s["type"] = 1, "line"
     return {
         "key": table.key,

@@ -32,7 +32,7 @@ from decimal import Decimal
 import pandas as pd
 from django.db.models import Case, Count, Exists, IntegerField, Max, OuterRef, Q, Subquery, Value, When
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from campaigns.targeting import age_band_case, age_band_condition
 from customers.models import Customer, ServiceVisit
@@ -412,7 +412,7 @@ def _distribution_tables(scope, period) -> list[Table]:
         link = {"customers": _link("base.customers", scope, period)}
         for table in (c3, tier):
             table.totals = {
-                table.columns[0].key: str(_("Total")),
+                table.columns[0].key: str(pgettext("totals row", "Total")),
                 "customers": total,
                 "share": Decimal(1),
                 "_links": link,
@@ -475,7 +475,7 @@ def _movement_table(scope, pairs) -> Table:
     labels = dict(C3Group.choices)
     columns = [Column("from", _("From \\ to"), "text")]
     columns += [Column(code, label, "int") for code, label in C3Group.choices]
-    columns += [Column(NO_GROUP, _("No group"), "int"), Column("total", _("Total"), "int")]
+    columns += [Column(NO_GROUP, _("No group"), "int"), Column("total", pgettext_lazy("totals row", "Total"), "int")]
     table = Table(
         key="movement",
         title=_("Movement between C3 groups"),
@@ -503,7 +503,10 @@ def _movement_table(scope, pairs) -> Table:
         row = {"from": str(name), **{k: cells[source].get(k, 0) for k in keys}}
         row["total"] = sum(row[k] for k in keys)
         table.rows.append(row)
-    table.totals = {"from": str(_("Total")), **{k: sum(r[k] for r in table.rows) for k in [*keys, "total"]}}
+    table.totals = {
+        "from": str(pgettext("totals row", "Total")),
+        **{k: sum(r[k] for r in table.rows) for k in [*keys, "total"]},
+    }
     return table
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db.models import Count, Q
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from reports.incentives import agent_incentives, incentive_invitations
 from reports.registry import (
@@ -146,7 +147,7 @@ def build(scope, period, params) -> list[Table]:
             row["_links"] = {"arrived": link}
         rows.append(row)
     totals = {
-        "agent": str(_("Total")),
+        "agent": str(pgettext("totals row", "Total")),
         "invited": sum(r["invited"] for r in rows),
         "arrived": sum(r["arrived"] for r in rows),
         "total": _sum_money([r["total"] for r in rows]),

@@ -34,7 +34,7 @@ import pandas as pd
 from django.db.models import Count, DateField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from campaigns.models import Campaign, Invitation
 from campaigns.selectors import attended
@@ -403,7 +403,7 @@ def _split_table(scope, period, frame: pd.DataFrame, key: str, choices, title, l
                 "workshop.revenue", scope, period, month=row["month"], **{key: code}
             )
         table.rows.append(row)
-    table.totals = {"month": str(_("Total"))}
+    table.totals = {"month": str(pgettext("totals row", "Total"))}
     for column in columns[1:]:
         table.totals[column.key] = sum(
             (r[column.key] for r in table.rows), Decimal(0) if "revenue" in column.key else 0
@@ -457,7 +457,7 @@ def _appointment_table(scope, period) -> Table:
     if table.rows:
         sums = {k: sum(r[k] for r in table.rows) for k in ("due", "arrived", "no_show", "unmarked", "cancelled")}
         table.totals = {
-            "month": str(_("Total")),
+            "month": str(pgettext("totals row", "Total")),
             **sums,
             "show_rate": ratio(sums["arrived"], sums["due"]).value,
         }
@@ -506,7 +506,7 @@ def _return_table(scope, period) -> Table:
     if table.rows:
         figure = RETURN_30D.compute(scope, period)
         table.totals = {
-            "campaign": str(_("Total")),
+            "campaign": str(pgettext("totals row", "Total")),
             "attended": figure.denominator,
             "back": figure.numerator,
             "rate": figure.value,
@@ -545,7 +545,7 @@ def build(scope, period, params=None) -> list[Table]:
                 }
             )
         months.totals = {
-            "month": str(_("Total")),
+            "month": str(pgettext("totals row", "Total")),
             "entries": sum(r["entries"] for r in months.rows),
             "revenue": sum((r["revenue"] for r in months.rows), Decimal(0)),
             "_links": {
