@@ -279,8 +279,9 @@ def display(value, kind: str) -> str:
     if kind == "rate":
         percent = (Decimal(value) * 100).quantize(_TENTH, ROUND_HALF_UP)
         return f"{number_format(percent, 1, use_l10n=True, force_grouping=True)}%"
-    if kind == "money":
-        return "¥" + number_format(Decimal(value).quantize(_CENT, ROUND_HALF_UP), 2, force_grouping=True)
+    if kind == "money":  # the sign before the yuan sign: −¥200.00
+        amount = Decimal(value).quantize(_CENT, ROUND_HALF_UP)
+        return ("-" if amount < 0 else "") + "¥" + number_format(abs(amount), 2, force_grouping=True)
     if kind == "int":
         return number_format(int(value), 0, force_grouping=True)
     if kind == "decimal":

@@ -31,6 +31,7 @@ def test_changes_are_points_for_rates_and_percent_otherwise():
         (Decimal("0.199"), "rate", "19.9%"),
         (Decimal("0.0950"), "rate", "9.5%"),
         (Decimal("452554"), "money", "¥452,554.00"),
+        (Decimal("-200"), "money", "-¥200.00"),
         (1336, "int", "1,336"),
         (Decimal("4.256"), "decimal", "4.26"),
         ("新君越", "text", "新君越"),
