@@ -1,6 +1,6 @@
 """Benchmark data: a finished campaign of 50,000 invitees on the DEMO store of ``bench/bench_seed.py``'s data set
 (``seed_demo --customers 100000``), for the campaign reports' benchmark (``campaign-analysis``,
-``campaign-groups``, ``campaign-progress`` against ``bench/baselines_campaigns.py``).
+``campaign-groups``, ``campaign-progress`` against ``bench/_baselines_campaigns.py``).
 
     DATABASE_URL=postgres://root@127.0.0.1:5432/dealercrm_bench .venv/bin/python bench/bench_campaign_seed.py
 

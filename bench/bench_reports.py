@@ -8,7 +8,7 @@ campaign:
     DATABASE_URL=postgres://root@127.0.0.1:5432/dealercrm_bench .venv/bin/python bench/bench_campaign_seed.py  # once
     DATABASE_URL=postgres://root@127.0.0.1:5432/dealercrm_bench .venv/bin/python bench/bench_reports.py
 
-The statements are the ``BASELINES = {slug: sql}`` of the ``bench/baselines_<section>.py`` modules (parameters
+The statements are the ``BASELINES = {slug: sql}`` of the ``bench/_baselines_<section>.py`` modules (parameters
 ``%(dealership)s``, ``%(start)s``, ``%(end)s``, ``%(campaign)s``); a report without one is printed as such. The
 period is the last 180 days of the DEMO store (the benchmark campaign ran 120 to 31 days ago); the campaign
 reports take the campaign ``RPT-50K`` and are skipped, with a message, when it does not exist yet. Each is run
@@ -35,7 +35,7 @@ TARGET = 2.0
 
 def baselines() -> dict[str, str]:
     found = {}
-    for path in sorted((ROOT / "bench").glob("baselines_*.py")):
+    for path in sorted((ROOT / "bench").glob("_baselines_*.py")):
         module = importlib.import_module(f"bench.{path.stem}")
         found.update(getattr(module, "BASELINES", {}))
     return found

@@ -350,9 +350,9 @@ def test_figures_are_a_fixed_number_of_queries(dealership, touches, surveys, com
 
 @pytest.mark.postgres
 def test_the_benchmark_statements_agree_with_the_reports(dealership, touches, surveys, complaints):
-    """bench/baselines_followups.py's hand-written SQL gives the same figures as the reports it is the yardstick
+    """bench/_baselines_followups.py's hand-written SQL gives the same figures as the reports it is the yardstick
     of (otherwise the benchmark compares different work)."""
-    from bench.baselines_followups import BASELINES
+    from bench._baselines_followups import BASELINES
 
     params = {"dealership": dealership.pk, "start": NOVEMBER.start, "end": NOVEMBER.end}
     with connection.cursor() as cursor:

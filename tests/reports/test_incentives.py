@@ -459,8 +459,8 @@ def test_another_stores_campaign_is_404(dealership, other_dealership, lists):
 
 @pytest.mark.postgres
 def test_the_benchmark_statement_agrees_with_the_report(dealership, lists):
-    """bench/baselines_followups.py's incentives SQL: the same invited, arrived and totals as the report."""
-    from bench.baselines_followups import BASELINES
+    """bench/_baselines_followups.py's incentives SQL: the same invited, arrived and totals as the report."""
+    from bench._baselines_followups import BASELINES
 
     with connection.cursor() as cursor:
         cursor.execute(

@@ -282,12 +282,12 @@ def test_the_seed_campaign_in_the_campaign_analysis_and_its_queries(
 
 
 def test_the_benchmarks_hand_written_statements_give_the_reports_figures(dealership, as_manager, is_postgres):
-    """bench/baselines_campaigns.py's yardsticks answer what the reports answer (PostgreSQL only: they are its SQL)."""
+    """bench/_baselines_campaigns.py's yardsticks answer what the reports answer (PostgreSQL only: they are its SQL)."""
     if not is_postgres:
         pytest.skip("the yardsticks are PostgreSQL statements: set DATABASE_URL to a PostgreSQL database")
     from django.db import connection
 
-    from bench.baselines_campaigns import BASELINES
+    from bench._baselines_campaigns import BASELINES
 
     campaign = build(dealership, acting_user=as_manager)["campaign"]
     params = {"dealership": dealership.pk, "start": START, "end": END, "campaign": campaign.pk}
