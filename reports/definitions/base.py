@@ -346,10 +346,6 @@ RETENTION = register_kpi(
 # --- the report -------------------------------------------------------------------------------------------------
 
 
-def _link(code, scope, period, **filters) -> str:
-    return drill_url(code, scope, period, **filters)
-
-
 def _share(n, total):
     return ratio(n, total).value
 
@@ -396,7 +392,7 @@ def _distribution_tables(scope, period) -> list[Table]:
                     "group": str(label),
                     "customers": n,
                     "share": _share(n, total),
-                    "_links": {"customers": _link("base.customers", scope, period, c3_group=code)},
+                    "_links": {"customers": drill_url("base.customers", scope, period, c3_group=code)},
                 }
             )
         for code, label in Tier.choices:
@@ -406,10 +402,10 @@ def _distribution_tables(scope, period) -> list[Table]:
                     "tier": str(label),
                     "customers": n,
                     "share": _share(n, total),
-                    "_links": {"customers": _link("base.customers", scope, period, tier=code)},
+                    "_links": {"customers": drill_url("base.customers", scope, period, tier=code)},
                 }
             )
-        link = {"customers": _link("base.customers", scope, period)}
+        link = {"customers": drill_url("base.customers", scope, period)}
         for table in (c3, tier):
             table.totals = {
                 table.columns[0].key: str(pgettext("totals row", "Total")),
@@ -579,7 +575,10 @@ def _key_figures(scope, period) -> Table:
                 "previous": compared.previous.value,
                 "last_year": compared.last_year.value,
                 "target": kpi_.target,
-                "_links": {"numerator": _link(kpi_.code, scope, period), "value": _link(kpi_.code, scope, period)},
+                "_links": {
+                    "numerator": drill_url(kpi_.code, scope, period),
+                    "value": drill_url(kpi_.code, scope, period),
+                },
             }
         )
     return table
@@ -626,7 +625,7 @@ def _retention_table(scope, period) -> Table:
                 "base": row["base"],
                 "kept": row["kept"],
                 "rate": ratio(row["kept"], row["base"]).value,
-                "_links": {"kept": _link("base.retention_12m", scope, period, age_band=code)} if code else {},
+                "_links": {"kept": drill_url("base.retention_12m", scope, period, age_band=code)} if code else {},
             }
         )
     if table.rows:
@@ -636,7 +635,7 @@ def _retention_table(scope, period) -> Table:
             "base": figure.denominator,
             "kept": figure.numerator,
             "rate": figure.value,
-            "_links": {"kept": _link("base.retention_12m", scope, period)},
+            "_links": {"kept": drill_url("base.retention_12m", scope, period)},
         }
     return table
 

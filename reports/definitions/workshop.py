@@ -350,10 +350,6 @@ RETURN_30D = register_kpi(
 # --- the report ---------------------------------------------------------------------------------------------
 
 
-def _link(code, scope, period, **filters) -> str:
-    return drill_url(code, scope, period, **filters)
-
-
 def _monthly(scope, period) -> list[dict]:
     """Entries, revenue per (month, visit type, payer): one query."""
     return list(
@@ -396,10 +392,10 @@ def _split_table(scope, period, frame: pd.DataFrame, key: str, choices, title, l
         for code, _name in choices:
             row[f"entries_{code}"] = int(values.get(("entries", code), 0))
             row[f"revenue_{code}"] = Decimal(values.get(("revenue", code), 0))
-            row["_links"][f"entries_{code}"] = _link(
+            row["_links"][f"entries_{code}"] = drill_url(
                 "workshop.entries", scope, period, month=row["month"], **{key: code}
             )
-            row["_links"][f"revenue_{code}"] = _link(
+            row["_links"][f"revenue_{code}"] = drill_url(
                 "workshop.revenue", scope, period, month=row["month"], **{key: code}
             )
         table.rows.append(row)
@@ -451,7 +447,7 @@ def _appointment_table(scope, period) -> Table:
                 **row,
                 "month": month,
                 "show_rate": ratio(row["arrived"], row["due"]).value,
-                "_links": {"arrived": _link("workshop.show_rate", scope, period, month=month)},
+                "_links": {"arrived": drill_url("workshop.show_rate", scope, period, month=month)},
             }
         )
     if table.rows:
@@ -500,7 +496,7 @@ def _return_table(scope, period) -> Table:
                 "attended": row["attended"],
                 "back": row["back"],
                 "rate": ratio(row["back"], row["attended"]).value,
-                "_links": {"back": _link("workshop.return_30d", scope, period, campaign=row["campaign_id"])},
+                "_links": {"back": drill_url("workshop.return_30d", scope, period, campaign=row["campaign_id"])},
             }
         )
     if table.rows:
@@ -539,8 +535,8 @@ def build(scope, period, params=None) -> list[Table]:
                     "entries": int(group["entries"].sum()),
                     "revenue": sum(group["revenue"], Decimal(0)),
                     "_links": {
-                        "entries": _link("workshop.entries", scope, period, month=key),
-                        "revenue": _link("workshop.revenue", scope, period, month=key),
+                        "entries": drill_url("workshop.entries", scope, period, month=key),
+                        "revenue": drill_url("workshop.revenue", scope, period, month=key),
                     },
                 }
             )
@@ -549,8 +545,8 @@ def build(scope, period, params=None) -> list[Table]:
             "entries": sum(r["entries"] for r in months.rows),
             "revenue": sum((r["revenue"] for r in months.rows), Decimal(0)),
             "_links": {
-                "entries": _link("workshop.entries", scope, period),
-                "revenue": _link("workshop.revenue", scope, period),
+                "entries": drill_url("workshop.entries", scope, period),
+                "revenue": drill_url("workshop.revenue", scope, period),
             },
         }
     return [
