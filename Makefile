@@ -80,7 +80,9 @@ demo: venv
 	$(DEMO_ENV) $(PY) manage.py segment --dealership DEMO
 	$(DEMO_ENV) $(PY) manage.py seed_campaign_demo --dealership DEMO
 	$(DEMO_ENV) $(PY) manage.py seed_followups_demo --dealership DEMO
+	$(DEMO_ENV) $(PY) manage.py send_weekly_packs
 	@echo "Open http://$(HOST):$(PORT) and log in as advisor / agent / ccmanager / asmanager / admin, password demo1234"
+	@echo "Last week's report pack is under Reports; e-mails to the managers are written to media/outbox/"
 	@echo "Follow-ups run on their own beside the server (manage.py run_followups, every $(FOLLOWUPS_EVERY) s); messages go to the database back end"
 	@$(DEMO_ENV) $(PY) manage.py run_followups --every $(FOLLOWUPS_EVERY) & followups=$$!; \
 	trap 'kill $$followups 2>/dev/null; wait $$followups 2>/dev/null' EXIT; \

@@ -726,6 +726,9 @@ def demo_users(*, dealership: Dealership) -> dict[str, models.Model]:
             defaults={
                 "role": role,
                 "display_name": display_name,
+                # an address on the reserved .test domain: the weekly report pack and escalations reach the
+                # managers in the demo's outbox (EMAIL_BACKEND of the local settings), never a real mailbox
+                "email": f"{username}@demo.dealercrm.test",
                 # The dealership's administrator uses the app's /staff/ pages; the Django admin is for
                 # the platform's operators (createsuperuser), so no demo account is staff or superuser.
                 "is_staff": False,

@@ -8,3 +8,7 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-6
 # Serve static files straight from the app folders: no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# E-mails (the weekly report pack, escalations) are written as files to media/outbox/ unless EMAIL_BACKEND says
+# otherwise: the demo sends nothing out.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "media" / "outbox"))
