@@ -12,7 +12,10 @@ tables, as one statement of several parts (``part``, keys ``k1``/``k2``, numbers
   attended customers and their revenue, invitees and holdout apart; the non-target participants (the campaign's
   code on a visit of the period, not on the list) and their revenue; per group × model × age band on the first
   day invited and attended; per agent invitations, open, booked, attended, calls and customers reached; per
-  coupon template issued, redeemed, open; per A/B group and variant invited, called, booked.
+  coupon template issued, redeemed, open; per A/B group and variant invited, called, booked;
+* ``campaign-progress``: per target group (not the holdout) invited, called, reached, booked, attended, and the
+  attended split by the day of the first call (the store's local day): before it only, on or after it, never
+  called.
 """
 
 ATTENDED = """EXISTS (SELECT 1 FROM customers_servicevisit s
@@ -108,4 +111,42 @@ FROM inv JOIN campaigns_targetgroup g ON g.id = inv.target_group_id AND g.ab_tes
 WHERE NOT inv.holdout GROUP BY inv.target_group_id, inv.variant
 """
 
-BASELINES = {"campaign-analysis": CAMPAIGN_ANALYSIS, "campaign-groups": CAMPAIGN_GROUPS}
+CAMPAIGN_PROGRESS = """
+WITH c AS (
+    SELECT c.id, c.dealership_id, c.starts_on, c.ends_on, d.time_zone AS zone
+    FROM campaigns_campaign c JOIN core_dealership d ON d.id = c.dealership_id
+    WHERE c.id = %(campaign)s AND c.dealership_id = %(dealership)s
+),
+calls AS (
+    SELECT a.invitation_id, MIN((a.called_at AT TIME ZONE c.zone)::date) AS first_day,
+           bool_or(a.outcome IN ('declined', 'call_back', 'accepted')) AS reached
+    FROM campaigns_callattempt a JOIN campaigns_invitation i ON i.id = a.invitation_id JOIN c ON c.id = i.campaign_id
+    GROUP BY 1
+),
+visits AS (
+    SELECT s.customer_id, MAX(s.opened_on) AS last_on
+    FROM customers_servicevisit s JOIN c ON s.dealership_id = c.dealership_id
+    WHERE s.opened_on BETWEEN c.starts_on AND c.ends_on
+    GROUP BY 1
+)
+SELECT i.target_group_id, COUNT(*) AS invited,
+       COUNT(*) FILTER (WHERE k.first_day IS NOT NULL) AS called,
+       COUNT(*) FILTER (WHERE k.reached) AS reached,
+       COUNT(*) FILTER (WHERE i.appointment_id IS NOT NULL) AS booked,
+       COUNT(v.customer_id) AS attended,
+       COUNT(*) FILTER (WHERE v.last_on >= k.first_day) AS after_call,
+       COUNT(*) FILTER (WHERE v.last_on < k.first_day) AS before_call,
+       COUNT(v.customer_id) FILTER (WHERE k.first_day IS NULL) AS not_called
+FROM campaigns_invitation i JOIN c ON c.id = i.campaign_id
+LEFT JOIN calls k ON k.invitation_id = i.id
+LEFT JOIN visits v ON v.customer_id = i.customer_id
+WHERE NOT i.holdout
+GROUP BY i.target_group_id
+ORDER BY i.target_group_id
+"""
+
+BASELINES = {
+    "campaign-analysis": CAMPAIGN_ANALYSIS,
+    "campaign-groups": CAMPAIGN_GROUPS,
+    "campaign-progress": CAMPAIGN_PROGRESS,
+}
