@@ -240,6 +240,28 @@ def test_report_tables(dealership, store):
     assert [(r["attended"], r["back"], r["rate"]) for r in returns.rows] == [(2, 1, Decimal("0.5"))]
 
 
+def test_return_table_counts_each_campaign_and_a_shared_customer_once_in_the_total(dealership, store):
+    # JAN26 (01-10 … 01-31): c1 attended (01-15) and came back 03-02 (day 30); c2 attended (01-20), back only on
+    # day 33 → 2 attended, 1 back. JAN27 (01-12 … 01-20): c1 attended (01-15), next visit 03-02 = day 41 → not
+    # back: 1 attended, 0 back; c4 attended (01-12) but is its holdout → not counted. DEC25 (2025-12-01 …
+    # 2026-01-05): c3 invited, no visit then → a row of 0 ÷ 0 (rate empty), not left out. Total: c1 once + c2 →
+    # 2 attended; back: c1 (after JAN26) → 1 → 50 %, the figure's own counts; campaigns by their last day.
+    c = {n: store[n].owner for n in store}
+    make_campaign(dealership, "JAN26", D(2026, 1, 10), D(2026, 1, 31), [(c[1], False), (c[2], False)])
+    make_campaign(dealership, "JAN27", D(2026, 1, 12), D(2026, 1, 20), [(c[1], False), (c[4], True)])
+    make_campaign(dealership, "DEC25", D(2025, 12, 1), D(2026, 1, 5), [(c[3], False)])
+    quarter = Period(D(2026, 1, 1), D(2026, 3, 31))
+    returns = tables(scope_of(dealership), quarter)["return_30d"]
+    assert [(r["campaign"], r["attended"], r["back"], r["rate"]) for r in returns.rows] == [
+        ("DEC25 · DEC25", 0, 0, None),
+        ("JAN27 · JAN27", 1, 0, Decimal("0")),
+        ("JAN26 · JAN26", 2, 1, Decimal("0.5")),
+    ]
+    assert (returns.totals["attended"], returns.totals["back"], returns.totals["rate"]) == (2, 1, Decimal("0.5"))
+    figure = registry.kpi("workshop.return_30d").compute(scope_of(dealership), quarter)
+    assert (figure.denominator, figure.numerator, figure.value) == (2, 1, Decimal("0.5"))
+
+
 def test_an_empty_period_gives_empty_tables(dealership, store):
     built = tables(scope_of(dealership), Period(D(2024, 1, 1), D(2024, 3, 31)))
     assert all(not t.rows and t.totals is None for t in built.values())
