@@ -6,13 +6,16 @@ campaign:
     DATABASE_URL=postgres://root@127.0.0.1:5432/dealercrm_bench .venv/bin/python bench/bench_seed.py           # once
     DATABASE_URL=postgres://root@127.0.0.1:5432/dealercrm_bench .venv/bin/python bench/bench_segment.py        # once
     DATABASE_URL=postgres://root@127.0.0.1:5432/dealercrm_bench .venv/bin/python bench/bench_campaign_seed.py  # once
+    DATABASE_URL=postgres://root@127.0.0.1:5432/dealercrm_bench .venv/bin/python bench/bench_followups_seed.py # once
     DATABASE_URL=postgres://root@127.0.0.1:5432/dealercrm_bench .venv/bin/python bench/bench_reports.py
 
 The statements are the ``BASELINES = {slug: sql}`` of the ``bench/_baselines_<section>.py`` modules (parameters
 ``%(dealership)s``, ``%(start)s``, ``%(end)s``, ``%(campaign)s``); a report without one is printed as such. The
 period is the last 180 days of the DEMO store (the benchmark campaign ran 120 to 31 days ago); the campaign
-reports take the campaign ``RPT-50K`` and are skipped, with a message, when it does not exist yet. Each is run
-once to warm the caches, then timed 5 times; the medians are printed with their ratio.
+reports take the campaign ``RPT-50K`` and are skipped, with a message, when it does not exist yet; the follow-up
+and data-quality reports measure the touches, surveys, complaints and messages of ``bench_followups_seed.py``
+(without them they time only the fixed overhead). Each is run once to warm the caches, then timed 5 times; the
+medians are printed with their ratio.
 
 Options: ``--runs N`` (default 5), ``--days N`` (default 180), ``--only SLUG`` (repeatable).
 """
