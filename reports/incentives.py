@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
@@ -261,30 +262,38 @@ def incentive_invitations(scope, period, *, campaign=None):
 
 def agent_incentives(scope, period, *, campaign=None) -> list[dict]:
     """Per store, agent and C3 group: invited, arrived, the rate, the tier reached, its amount and whether per
-    customer, and the total. Two queries (the counts per agent and target group; the stores' tables)."""
-    counts = (
+    customer, and the total. Four queries whatever the rows: the counts per store, agent and target group (grouped
+    by the ids alone: no wide key such as the groups' JSON filters or the agents' names to sort the invitations
+    by); then the few target groups' filters and agents' names those rows name; then the stores' tables."""
+    from campaigns.models import TargetGroup
+
+    counts = list(
         incentive_invitations(scope, period, campaign=campaign)
-        .values(
-            "campaign__dealership_id",
-            "agent_id",
-            "agent__username",
-            "agent__display_name",
-            "target_group_id",
-            "target_group__filters",
-        )
+        .values("campaign__dealership_id", "agent_id", "target_group_id")
         .annotate(invited=Count("id"), arrived=Count("id", filter=Q(came=True)))
         .order_by()
     )
+    if not counts:
+        return []
+    filters = dict(
+        TargetGroup.objects.filter(pk__in={row["target_group_id"] for row in counts}).values_list("pk", "filters")
+    )
+    names = {
+        pk: display_name or username
+        for pk, username, display_name in get_user_model()
+        .objects.filter(pk__in={row["agent_id"] for row in counts})
+        .values_list("pk", "username", "display_name")
+    }
     merged: dict[tuple, dict] = {}
     for row in counts:
-        group = target_group_c3(row["target_group__filters"])
+        group = target_group_c3(filters.get(row["target_group_id"]))
         key = (row["campaign__dealership_id"], row["agent_id"], group or "")
         entry = merged.setdefault(
             key,
             {
                 "dealership_id": row["campaign__dealership_id"],
                 "agent_id": row["agent_id"],
-                "agent": row["agent__display_name"] or row["agent__username"],
+                "agent": names[row["agent_id"]],
                 "c3_group": group or "",
                 "invited": 0,
                 "arrived": 0,
@@ -292,7 +301,7 @@ def agent_incentives(scope, period, *, campaign=None) -> list[dict]:
         )
         entry["invited"] += row["invited"]
         entry["arrived"] += row["arrived"]
-    tables = tier_tables_of(scope.dealership_ids) if merged else {}
+    tables = tier_tables_of(scope.dealership_ids)
     rows = []
     for entry in sorted(merged.values(), key=lambda e: (e["dealership_id"], e["agent"], e["c3_group"])):
         tiers = tables.get((entry["dealership_id"], entry["c3_group"]), [])

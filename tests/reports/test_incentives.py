@@ -404,7 +404,7 @@ def test_the_drill_down_narrows_to_an_agent_and_a_group(dealership, agent2, list
 def test_the_incentives_report(dealership, agent, agent2, lists):
     with CaptureQueriesContext(connection) as queries:
         (table,) = report("incentives").build(Scope.of(dealership), NOVEMBER, {})
-    assert len(queries) == 2  # the counts, the store's tables
+    assert len(queries) == 4  # the counts, their target groups' filters, their agents' names, the store's tables
     assert len(table.rows) == 4
     rows = {(r["agent"] == agent2.display_name, r["invited"]): r for r in table.rows}
     pl_a = rows[(False, 9)]
