@@ -222,41 +222,66 @@ def progress_results(*, campaign: Campaign, agent=None) -> dict[int, dict]:
     """Per target group while the campaign runs (not the holdout): invited, called, reached, booked, attended,
     and the attended split by the first call: ``before_call`` (every visit of the period before the day of the
     first call: they came on their own), ``after_call`` (a visit on or after that day), ``not_called`` (came,
-    never called). The day of a call is the dealership's local day. One query."""
-    from django.db.models import Min
+    never called). The day of a call is the dealership's local day.
+
+    One query, three correlated subqueries per invitation (whether its calls reached the customer, the day of
+    the first, the last visit in the period), grouped by target group, reach (never called, called, reached)
+    and visit (none, all before the first call's day, one on or after it); the few rows are added up here.
+    (Fourteen subqueries per invitation, one per count, took five times as long on a 50,000-invitee campaign.)"""
+    from django.db.models import Case, IntegerField, Max, Min, Value, When
     from django.db.models.functions import TruncDate
 
-    calls = CallAttempt.objects.filter(invitation_id=OuterRef("pk"))
-    first_call = (
-        calls.order_by()
-        .values("invitation_id")
+    def calls_of(invitation):
+        return CallAttempt.objects.filter(invitation_id=invitation).order_by().values("invitation_id")
+
+    # per invitation: NULL never called, 0 called but never reached, 1 reached
+    reach = (
+        calls_of(OuterRef("pk"))
+        .annotate(r=Max(Case(When(outcome__in=CallAttempt.REACHED, then=Value(1)), default=Value(0))))
+        .values("r")
+    )
+    first_call_day = (
+        calls_of(OuterRef("pk"))
         .annotate(day=Min(TruncDate("called_at", tzinfo=campaign.dealership.zone)))
         .values("day")
     )
-    visits = _period_visits(campaign).filter(customer_id=OuterRef("customer_id"))
-    came = Q(came=True)
+    last_visit = (
+        _period_visits(campaign)
+        .filter(customer_id=OuterRef("customer_id"))
+        .order_by()
+        .values("customer_id")
+        .annotate(last=Max("opened_on"))
+        .values("last")
+    )
+    # per invitation: NULL no visit in the period, 2 a visit on or after the first call's day, 1 otherwise
+    came = Case(
+        When(last_visit__isnull=True, then=None),
+        When(last_visit__gte=F("first_call_day"), then=Value(2)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
     rows = (
         Invitation.objects.filter(campaign=campaign, holdout=False, **_own(agent))
-        .annotate(first_call_day=Subquery(first_call))
-        .alias(
-            came=Exists(visits),
-            came_after=Exists(visits.filter(opened_on__gte=OuterRef("first_call_day"))),
-            was_reached=Exists(calls.filter(outcome__in=CallAttempt.REACHED)),
-        )
-        .values("target_group_id")
-        .annotate(
-            invited=Count("id"),
-            called=Count("id", filter=Q(first_call_day__isnull=False)),
-            reached=Count("id", filter=Q(was_reached=True)),
-            booked=Count("id", filter=BOOKED),
-            attended=Count("id", filter=came),
-            after_call=Count("id", filter=came & Q(came_after=True)),
-            before_call=Count("id", filter=came & Q(first_call_day__isnull=False, came_after=False)),
-            not_called=Count("id", filter=came & Q(first_call_day__isnull=True)),
-        )
+        .alias(first_call_day=Subquery(first_call_day), last_visit=Subquery(last_visit))
+        .annotate(reach=Subquery(reach), came=came)
+        .values("target_group_id", "reach", "came")
+        .annotate(n=Count("id"), booked=Count("id", filter=BOOKED))
         .order_by()
     )
-    return {row.pop("target_group_id"): row for row in rows}
+    keys = ("invited", "called", "reached", "booked", "attended", "before_call", "after_call", "not_called")
+    figures: dict[int, dict] = {}
+    for row in rows:  # at most target groups × 3 × 3 rows
+        counts = figures.setdefault(row["target_group_id"], dict.fromkeys(keys, 0))
+        n, reached, came = row["n"], row["reach"], row["came"]
+        counts["invited"] += n
+        counts["booked"] += row["booked"]
+        if reached is not None:
+            counts["called"] += n
+            counts["reached"] += n if reached == 1 else 0
+        if came is not None:
+            counts["attended"] += n
+            counts["not_called" if reached is None else "after_call" if came == 2 else "before_call"] += n
+    return figures
 
 
 def _own(agent) -> dict:
