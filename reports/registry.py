@@ -140,6 +140,11 @@ def kpis() -> list[KPI]:
     return list(_KPIS.values())
 
 
+def registered_kpis(codes) -> list[KPI]:
+    """The KPIs of ``codes`` that are registered, in the order given (a page's tiles or a chart's series)."""
+    return [_KPIS[code] for code in codes if code in _KPIS]
+
+
 def drill_url(code: str, scope, period, **filters) -> str:
     """The page listing the rows behind KPI ``code`` for ``scope`` and ``period`` (``filters``: narrower, of
     the names the KPI accepts)."""

@@ -287,7 +287,7 @@ def tile(compared: registry.Compared, scope, period) -> dict:
 
 def month_chart(key: str, title, codes, scope, period) -> dict | None:
     """A chart of registered KPIs per month (one ``figures`` call per KPI); None when none is registered."""
-    kpis = [registry.kpi(code) for code in codes if code in registry._KPIS]
+    kpis = registry.registered_kpis(codes)
     if not kpis:
         return None
     months = month_periods(period)
@@ -373,7 +373,7 @@ class DashboardView(ReportsPage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         scope, period = self.scope, self.period
-        kpis = [registry.kpi(code) for code in DASHBOARD_TILES if code in registry._KPIS]
+        kpis = registry.registered_kpis(DASHBOARD_TILES)
         context["tiles"] = [tile(compared(kpi_, scope, period), scope, period) for kpi_ in kpis]
         context["cache_minutes"] = cache_seconds() // 60
         charts = [month_chart(key, title, codes, scope, period) for key, title, codes in MONTH_CHARTS]
