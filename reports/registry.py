@@ -95,7 +95,8 @@ class KPI:
     label: str
     definition: str
     unit: str
-    compute: Callable  # (scope, period) -> Figure
+    #: (scope, period) -> Figure; when left out, ``compute_many`` of that one period
+    compute: Callable | None = None
     #: (scope, period, filters: dict[str, str]) -> QuerySet of the rows the figure counts; ``filters`` are the
     #: drill-down URL's other query parameters, of the names ``filters`` lists (e.g. a month, a visit type)
     rows: Callable | None = None
@@ -109,6 +110,13 @@ class KPI:
     #: optional (scope, periods: list[Period]) -> list[Figure]: the figure of several periods in one query
     #: (the dashboard's current, previous and last year's; a chart's months); ``compute`` is used otherwise
     compute_many: Callable | None = None
+
+    def __post_init__(self):
+        if self.compute is None:
+            if self.compute_many is None:
+                raise ValueError(f"KPI {self.code!r}: give compute or compute_many")
+            many = self.compute_many
+            object.__setattr__(self, "compute", lambda scope, period: many(scope, [period])[0])
 
     def figures(self, scope, periods) -> list[Figure]:
         """The figure of each of ``periods``, in order."""

@@ -169,7 +169,6 @@ SEGMENTED = register_kpi(
             "day (by C3 group, tier or value layer in the drill-down). Empty when no run had finished by then."
         ),
         unit="count",
-        compute=lambda scope, period: segmented_many(scope, [period])[0],
         compute_many=segmented_many,
         rows=segmented_rows,
         drill="customers",
@@ -211,7 +210,6 @@ AB_SHARE = register_kpi(
             "store's last segmentation run dated on or before the period's last day. Empty when there is no run."
         ),
         unit="rate",
-        compute=lambda scope, period: ab_many(scope, [period])[0],
         compute_many=ab_many,
         rows=ab_rows,
         drill="customers",
@@ -259,7 +257,6 @@ WAKEUP = register_kpi(
             "visit in the period. Seed 001's goal: 10% per half year."
         ),
         unit="rate",
-        compute=lambda scope, period: wakeup_many(scope, [period])[0],
         compute_many=wakeup_many,
         rows=wakeup_rows,
         drill="customers",
@@ -333,7 +330,6 @@ RETENTION = register_kpi(
             "they brought in during those 365 days."
         ),
         unit="rate",
-        compute=lambda scope, period: retention_many(scope, [period])[0],
         compute_many=retention_many,
         rows=retention_rows,
         drill="customers",

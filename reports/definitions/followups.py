@@ -159,10 +159,6 @@ def _completion_rows(kinds):
     return rows
 
 
-def _one(compute_many):
-    return lambda scope, period: compute_many(scope, [period])[0]
-
-
 COMPLETION_DEFINITION = _(
     "Of the %(what)s due in the period, the share completed: a call that reached the customer, or a text sent or "
     "delivered. Touches cancelled (the customer booked or came, a complaint) or skipped (do-not-contact, no "
@@ -192,7 +188,6 @@ for _code, _kinds, _label, _what in (
             label=_label,
             definition=_completion_definition(_what),
             unit="rate",
-            compute=_one(_many),
             compute_many=_many,
             rows=_completion_rows(_kinds),
             drill="touches",
@@ -306,7 +301,6 @@ register_kpi(
         label=_("Survey response rate"),
         definition=_("Of the surveys sent in the period, the share the customer answered."),
         unit="rate",
-        compute=_one(response_rate_many),
         compute_many=response_rate_many,
         rows=response_rate_rows,
         drill="surveys",
@@ -322,7 +316,6 @@ register_kpi(
             "30 answers."
         ),
         unit="score",
-        compute=_one(satisfaction_many),
         compute_many=satisfaction_many,
         rows=satisfaction_rows,
         drill="surveys",
@@ -338,7 +331,6 @@ register_kpi(
             "minus the percentage of detractors (0–6), from −100 to 100; flagged when fewer than 30 answers."
         ),
         unit="score",
-        compute=_one(nps_many),
         compute_many=nps_many,
         rows=nps_rows,
         drill="surveys",
@@ -418,7 +410,6 @@ register_kpi(
         label=_("Complaints"),
         definition=_("The complaints opened in the period (from a survey, a call, the counter or the API)."),
         unit="count",
-        compute=_one(complaint_count_many),
         compute_many=complaint_count_many,
         rows=complaint_count_rows,
         drill="complaints",
@@ -436,7 +427,6 @@ register_kpi(
             "unanswered whose deadline has not passed yet are left out."
         ),
         unit="rate",
-        compute=_one(on_time_many),
         compute_many=on_time_many,
         rows=on_time_rows,
         drill="complaints",

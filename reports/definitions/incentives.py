@@ -80,7 +80,6 @@ register_kpi(
             "before or after the call. An agent sees their own."
         ),
         unit="rate",
-        compute=lambda scope, period: arrival_rate_many(scope, [period])[0],
         compute_many=arrival_rate_many,
         rows=arrival_rows,
         drill="invitations",

@@ -77,7 +77,6 @@ register_kpi(
             "before sending left out), the share that bounced. Goal: at most 8 %."
         ),
         unit="rate",
-        compute=lambda scope, period: bounce_many(scope, [period])[0],
         compute_many=bounce_many,
         rows=bounce_rows,
         drill="messages",
@@ -141,7 +140,6 @@ register_kpi(
             "no date: a period that ended before today has no figure)."
         ),
         unit="rate",
-        compute=lambda scope, period: _wrong_many(scope, [period])[0],
         compute_many=_wrong_many,
         rows=_flag_rows("flag_wrong_number"),
         drill="customers",
@@ -158,7 +156,6 @@ register_kpi(
             "now (a period that ended before today has no figure)."
         ),
         unit="count",
-        compute=lambda scope, period: _duplicates_many(scope, [period])[0],
         compute_many=_duplicates_many,
         rows=_flag_rows("flag_possible_duplicate"),
         drill="customers",

@@ -191,7 +191,6 @@ ENTRIES = register_kpi(
             "payer, an entry counts under its first order of the day. Empty when no visit was opened."
         ),
         unit="count",
-        compute=lambda scope, period: entries_many(scope, [period])[0],
         compute_many=entries_many,
         rows=entry_rows,
         drill="visits",
@@ -209,7 +208,6 @@ REVENUE = register_kpi(
             "Empty when no visit was opened."
         ),
         unit="money",
-        compute=lambda scope, period: revenue_many(scope, [period])[0],
         compute_many=revenue_many,
         rows=revenue_rows,
         drill="visits",
@@ -265,7 +263,6 @@ SHOW_RATE = register_kpi(
             "no-show does. Dealers aim for at least 80%."
         ),
         unit="rate",
-        compute=lambda scope, period: show_many(scope, [period])[0],
         compute_many=show_many,
         rows=show_rows,
         drill="appointments",
@@ -360,7 +357,6 @@ RETURN_30D = register_kpi(
             "Campaigns whose 30 days are not over yet are left out until they are. A customer counts once."
         ),
         unit="rate",
-        compute=lambda scope, period: return_many(scope, [period])[0],
         compute_many=return_many,
         rows=return_rows,
         drill="customers",

@@ -82,3 +82,14 @@ def test_compare_reads_the_three_periods_in_one_call_when_it_can():
     ]
     assert (compared.current.value, compared.previous.value, compared.last_year.value) == (2026, 2025, 2025)
     assert compared.change_previous == Decimal(1) / Decimal(2025)  # (2026 − 2025) ÷ 2025
+
+
+def test_a_kpi_of_several_periods_computes_one_through_them_and_needs_one_of_the_two():
+    import datetime as dt
+
+    from reports.periods import Period
+
+    kpi = registry.KPI("x.many", "x", "x", "count", compute_many=lambda scope, periods: [Figure(len(periods))] * 1)
+    assert kpi.compute(None, Period(dt.date(2026, 1, 1), dt.date(2026, 1, 2))) == Figure(1)
+    with pytest.raises(ValueError, match="compute"):
+        registry.KPI("x.none", "x", "x", "count")
