@@ -69,3 +69,19 @@ def stop(server: subprocess.Popen | None) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
+
+
+def remove_user(username: str, session_keys=()) -> None:
+    """A benchmark's user, its memberships, its sessions (``session_keys``) and their history rows: gone, as if
+    the benchmark never ran (Django must be set up)."""
+    from django.contrib.sessions.models import Session
+
+    from dealercrm.core.models import Membership, User
+
+    Session.objects.filter(session_key__in=list(session_keys)).delete()
+    User.objects.filter(username=username).delete()
+    if hasattr(User, "history"):
+        ids = list(User.history.filter(username=username).values_list("id", flat=True).distinct())
+        if hasattr(Membership, "history"):
+            Membership.history.filter(user_id__in=ids).delete()
+        User.history.filter(username=username).delete()

@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealercrm.settings.local")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import free_port, percentile, start_gunicorn, stop  # noqa: E402
+from _server import free_port, percentile, remove_user, start_gunicorn, stop  # noqa: E402
 
 TARGET_P95_MS = 100
 USERNAME = "bench.360"
@@ -97,18 +97,8 @@ def user_create(dealership, password: str):
 
 
 def cleanup_user(session_keys=()) -> None:
-    """The benchmark's user and membership, its sessions (``session_keys``) and the history rows."""
-    from django.contrib.sessions.models import Session
-
-    from dealercrm.core.models import Membership, User
-
-    Session.objects.filter(session_key__in=list(session_keys)).delete()
-    User.objects.filter(username=USERNAME).delete()
-    if hasattr(User, "history"):
-        ids = list(User.history.filter(username=USERNAME).values_list("id", flat=True).distinct())
-        if hasattr(Membership, "history"):
-            Membership.history.filter(user_id__in=ids).delete()
-        User.history.filter(username=USERNAME).delete()
+    """The benchmark's user, membership, sessions (``session_keys``) and history rows (``_server.remove_user``)."""
+    remove_user(USERNAME, session_keys)
 
 
 def followups_create(dealership, customer_ids: list[int]) -> dict[str, int]:

@@ -53,7 +53,7 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealercrm.settings.local")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import free_port, percentile, start_gunicorn, stop  # noqa: E402
+from _server import free_port, percentile, remove_user, start_gunicorn, stop  # noqa: E402
 from bench_customer360 import Browser, ensure_data_set, is_postgres, workers_cpu  # noqa: E402
 
 TARGET_P95_MS = 500
@@ -158,17 +158,8 @@ def user_create(stores, password: str):
 
 
 def user_cleanup(session_keys=()) -> None:
-    from django.contrib.sessions.models import Session
-
-    from dealercrm.core.models import Membership, User
-
-    Session.objects.filter(session_key__in=list(session_keys)).delete()
-    User.objects.filter(username=USERNAME).delete()
-    if hasattr(User, "history"):
-        ids = list(User.history.filter(username=USERNAME).values_list("id", flat=True).distinct())
-        if hasattr(Membership, "history"):
-            Membership.history.filter(user_id__in=ids).delete()
-        User.history.filter(username=USERNAME).delete()
+    """The benchmark's user, membership, sessions (``session_keys``) and history rows (``_server.remove_user``)."""
+    remove_user(USERNAME, session_keys)
 
 
 def in_process(user, path: str) -> dict:
