@@ -32,7 +32,7 @@ class VehicleInline(admin.TabularInline):
 class CustomerAdmin(SimpleHistoryAdmin):
     list_display = ["customer_no", "name", "phone", "dealership", "marketing_consent", "do_not_contact"]
     list_filter = ["dealership", "marketing_consent", "do_not_contact", "flag_possible_duplicate", "member_tier"]
-    search_fields = ["customer_no", "name", "phone", "vehicles__plate", "vehicles__vin"]
+    search_fields = ["customer_no", "name", "vehicles__plate", "vehicles__vin"]
     list_select_related = ["dealership"]
     inlines = [VehicleInline, ConsentEventInline]
 
@@ -52,7 +52,7 @@ class MileageInline(admin.TabularInline):
 class VehicleAdmin(SimpleHistoryAdmin):
     list_display = ["plate", "vin", "brand", "model", "model_year", "owner", "dealership"]
     list_filter = ["dealership", "brand", "fuel_type"]
-    search_fields = ["plate", "vin", "model", "owner__name", "owner__phone"]
+    search_fields = ["plate", "vin", "model", "owner__name"]
     list_select_related = ["owner", "dealership"]
     autocomplete_fields = ["owner"]
     inlines = [OwnershipInline, MileageInline]
@@ -62,7 +62,7 @@ class VehicleAdmin(SimpleHistoryAdmin):
 class ServiceVisitAdmin(SimpleHistoryAdmin):
     list_display = ["ro_number", "opened_on", "visit_type", "total_amount", "payer", "vehicle", "customer"]
     list_filter = ["dealership", "visit_type", "payer"]
-    search_fields = ["ro_number", "vehicle__plate", "vehicle__vin", "customer__name", "customer__phone"]
+    search_fields = ["ro_number", "vehicle__plate", "vehicle__vin", "customer__name"]
     list_select_related = ["vehicle", "customer"]
     autocomplete_fields = ["vehicle", "customer"]
     date_hierarchy = "opened_on"
@@ -72,7 +72,7 @@ class ServiceVisitAdmin(SimpleHistoryAdmin):
 class AppointmentAdmin(admin.ModelAdmin):
     list_display = ["date", "time_slot", "customer", "vehicle", "source", "status", "dealership"]
     list_filter = ["dealership", "status", "source"]
-    search_fields = ["customer__name", "customer__phone", "vehicle__plate"]
+    search_fields = ["customer__name", "vehicle__plate"]
     autocomplete_fields = ["customer", "vehicle"]
 
 

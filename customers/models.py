@@ -10,9 +10,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from phonenumber_field.modelfields import PhoneNumberField
 
 from dealercrm.core.audit import AuditedHistory
+from dealercrm.core.fields import EncryptedPhoneField
 from dealercrm.core.models import Dealership
 
 from .validators import (
@@ -66,6 +66,7 @@ class ConsentChannel(models.TextChoices):
     EMAIL = "email", _("Email")
     DMS = "dms", _("DMS import")
     API = "api", _("API")
+    SURVEY = "survey", _("Survey")
 
 
 class MemberTier(models.TextChoices):
@@ -105,7 +106,10 @@ class Customer(models.Model):
     )
     customer_no = models.CharField(_("customer number"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
-    phone = PhoneNumberField(_("phone"), region="CN", db_index=False)
+    # Encrypted (customers.phones): empty only once the customer is erased; every form and the API require it.
+    phone = EncryptedPhoneField(_("phone"), region="CN", null=True, blank=True)
+    phone_hash = models.CharField(_("phone lookup hash"), max_length=64, blank=True, editable=False)
+    phone_last4 = models.CharField(_("last four digits of the phone"), max_length=4, blank=True, editable=False)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     city = models.CharField(_("city"), max_length=50, blank=True)
@@ -126,6 +130,8 @@ class Customer(models.Model):
     email = models.EmailField(_("email"), blank=True)
     wechat_openid = models.CharField(_("WeChat OpenID"), max_length=64, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    #: erased on the customer's request or after the retention review: identity gone, figures kept
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -139,12 +145,23 @@ class Customer(models.Model):
             models.UniqueConstraint(fields=["dealership", "customer_no"], name="uniq_customer_no_per_dealership"),
         ]
         indexes = [
-            models.Index(fields=["dealership", "phone"], name="customer_phone_idx"),
+            models.Index(fields=["dealership", "phone_hash"], name="customer_phone_hash_idx"),
+            models.Index(fields=["dealership", "phone_last4"], name="customer_phone_last4_idx"),
             models.Index(fields=["dealership", "name"], name="customer_name_idx"),
         ]
 
     def __str__(self):
         return f"{self.name} ({self.customer_no})"
+
+    def save(self, *args, **kwargs):
+        # The phone's hash and last four digits follow the number on every save (customers.phones).
+        from .phones import hash_of, last4_of
+
+        self.phone_hash, self.phone_last4 = hash_of(self.phone), last4_of(self.phone)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "phone" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "phone_hash", "phone_last4"}
+        super().save(*args, **kwargs)
 
     def clean(self):
         _check_dates(self, self.dealership_id, {"birthday": BIRTHDAY_NOT_FUTURE})
@@ -170,6 +187,21 @@ class ConsentEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("recorded by")
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # The proof: the words the customer was shown or read (the store's consent text at the time), and where the
+    # event came from beyond its channel: the DMS import, its file and line; the survey, text or call behind it.
+    text_shown = models.TextField(_("text shown"), blank=True)
+    import_run = models.ForeignKey(
+        "ImportRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="consent_events",
+        verbose_name=_("DMS import"),
+    )
+    source_file = models.CharField(_("source file"), max_length=255, blank=True)
+    source_line = models.PositiveIntegerField(_("line"), null=True, blank=True)
+    #: what else identifies the source: a survey's id, the SMS reply's event id, a call's id
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dealercrm.core.models import Dealership
 
+from . import phones
 from .models import Appointment, ConsentEvent, Customer, ServiceVisit, Vehicle, VehicleOwnership
 from .validators import PROVINCES
 
@@ -193,7 +194,8 @@ def classify_search(raw: str) -> SearchQuery:
     return SearchQuery("name", original)
 
 
-def _search_match(query: SearchQuery) -> Q:
+def _search_match(query: SearchQuery, customers) -> Q:
+    """What ``query`` matches among ``customers`` (the queryset the caller may see)."""
     text = query.text
     if query.kind == "vin":
         match = Q(vehicles__vin=text)
@@ -204,11 +206,11 @@ def _search_match(query: SearchQuery) -> Q:
         if len(text) >= 6:  # the last six of a VIN look like a plate's end
             match |= Q(vehicles__vin__endswith=text)
     elif query.kind == "phone":
-        match = Q(phone__endswith=text)
+        match = phones.matching(customers, text)
     elif query.kind == "digits":
         match = Q(vehicles__plate__contains=text)
-        if len(text) >= 4:
-            match |= Q(phone__endswith=text)
+        if len(text) >= phones.PARTIAL_MIN_DIGITS:
+            match |= phones.matching(customers, text)
         if len(text) == 6:
             match |= Q(vehicles__vin__endswith=text)
     else:
@@ -240,7 +242,8 @@ def counter_search(*, dealership: Dealership, q: str, limit: int = 20) -> tuple[
     query = classify_search(q)
     if query.kind in ("empty", "too_short"):
         return query, []
-    ids = customer_list(dealership=dealership).filter(_search_match(query)).values("pk").distinct()
+    customers = customer_list(dealership=dealership)
+    ids = customers.filter(_search_match(query, customers)).values("pk").distinct()
     results = list(
         customer_list(dealership=dealership)
         .filter(pk__in=ids)

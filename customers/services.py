@@ -13,6 +13,7 @@ from dealercrm.core.audit import audited
 from dealercrm.core.exceptions import ApplicationError, StateConflict
 from dealercrm.core.models import Dealership
 
+from . import phones
 from .models import (
     Appointment,
     ConsentChannel,
@@ -87,25 +88,27 @@ def _assign(instance, fields, data):
 
 
 def customers_flag_duplicate_phones(*, dealership: Dealership) -> int:
-    """Set the possible-duplicate flag on every customer whose phone another customer shares, set-based.
+    """Set the possible-duplicate flag on every customer whose phone another customer shares, set-based (by the
+    phone's keyed hash: ``customers.phones``).
 
     Returns how many customers carry the flag afterwards.
     """
     shared = (
         Customer.objects.filter(dealership=dealership)
-        .values("phone")
+        .exclude(phone_hash="")
+        .values("phone_hash")
         .annotate(n=Count("id"))
         .filter(n__gt=1)
-        .values("phone")
+        .values("phone_hash")
     )
     qs = Customer.objects.filter(dealership=dealership)
-    qs.filter(phone__in=shared, flag_possible_duplicate=False).update(flag_possible_duplicate=True)
-    qs.filter(flag_possible_duplicate=True).exclude(phone__in=shared).update(flag_possible_duplicate=False)
+    qs.filter(phone_hash__in=shared, flag_possible_duplicate=False).update(flag_possible_duplicate=True)
+    qs.filter(flag_possible_duplicate=True).exclude(phone_hash__in=shared).update(flag_possible_duplicate=False)
     return qs.filter(flag_possible_duplicate=True).count()
 
 
 def _flag_phone(customer: Customer) -> None:
-    same = Customer.objects.filter(dealership_id=customer.dealership_id, phone=customer.phone)
+    same = phones.same_number(Customer.objects.filter(dealership_id=customer.dealership_id), customer.phone)
     if same.count() > 1:
         same.filter(flag_possible_duplicate=False).update(flag_possible_duplicate=True)
         customer.flag_possible_duplicate = True

@@ -12,4 +12,5 @@ urlpatterns = [
     path("campaigns/", include("campaigns.api_urls")),
     path("followups/", include("followups.api_urls")),
     path("reports/", include("reports.api_urls")),
+    path("privacy/", include("privacy.api_urls")),
 ]

@@ -5,3 +5,8 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealercrm.settings.production")
 
 application = get_asgi_application()
+
+# A key that cannot decrypt the stored phone numbers stops the server here, naming PHONE_ENCRYPTION_KEYS.
+from dealercrm.core.crypto import verify_stored_keys  # noqa: E402
+
+verify_stored_keys()

@@ -18,6 +18,7 @@ urlpatterns = [
     path("calls/", include("campaigns.workbench_urls")),
     path("followups/", include("followups.urls")),
     path("reports/", include("reports.urls")),
+    path("privacy/", include("privacy.urls")),
     # Public links sent to customers (signed, single-use, expiring): surveys and invitations by message.
     path("s/", include("followups.survey_urls")),
     path("i/", include("campaigns.invite_urls")),

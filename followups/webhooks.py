@@ -39,6 +39,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from customers import phones
 from customers.models import Customer
 from dealercrm.core.api import error_response
 from dealercrm.core.audit import acting_as
@@ -249,7 +250,7 @@ class SmsReplyWebhook(_Webhook):
             return "recorded"
         from customers.services import sms_opt_out_record
 
-        customers = list(Customer.objects.filter(phone=data["phone"]))
+        customers = list(phones.same_number(Customer.objects.all(), data["phone"]))
         for customer in customers:
             sms_opt_out_record(customer=customer)
         return "opted_out" if customers else "unknown_phone"

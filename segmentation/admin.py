@@ -46,7 +46,7 @@ class SegmentationRunAdmin(ReadOnlyAdmin):
 class CustomerSegmentAdmin(ReadOnlyAdmin):
     list_display = ["customer", "c3_group", "tier", "value_layer", "lapsed", "valid_from", "valid_to"]
     list_filter = ["dealership", "c3_group", "tier", "value_layer", "lapsed"]
-    search_fields = ["customer__customer_no", "customer__name", "customer__phone"]
+    search_fields = ["customer__customer_no", "customer__name"]
     list_select_related = ["customer"]
 
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from .. import phones
 from ..models import Appointment, Customer, FuelType, Payer, ServiceVisit, Vehicle, VisitType
 from ..validators import normalize_plate, normalize_vin
 
@@ -61,7 +62,7 @@ class CustomerFilter(filters.FilterSet):
         digits = phone_digits(value)
         if not digits:
             return queryset.none()
-        return queryset.filter(phone__endswith=digits)
+        return queryset.filter(phones.matching(queryset, digits))
 
 
 class VehicleFilter(filters.FilterSet):

@@ -51,7 +51,7 @@ class CustomerViewSet(
     selector = staticmethod(selectors.customer_list)
     serializer_class = serializers.CustomerSerializer
     filterset_class = filters.CustomerFilter
-    search_fields = ["name", "customer_no", "phone", "vehicles__plate", "vehicles__vin"]
+    search_fields = ["name", "customer_no", "vehicles__plate", "vehicles__vin"]  # a phone: ?phone=
     ordering_fields = ["id", "updated_at", "customer_no"]
     action_permissions = {
         "list": "customer.view",

@@ -9,6 +9,13 @@ class CoreConfig(AppConfig):
     label = "core"
     verbose_name = _("Dealerships and staff")
 
+    def ready(self):
+        # Phone numbers are stored encrypted: without well-formed keys nothing may start (a message naming the
+        # setting, not a page showing a ciphertext or an empty number later).
+        from . import crypto
+
+        crypto.check_keys()
+
 
 class OperatorsAdminConfig(admin_apps.AdminConfig):
     """Django's admin, whose site lets in active superusers only (``dealercrm.core.admin_site.OperatorsAdminSite``)."""

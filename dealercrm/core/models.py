@@ -52,6 +52,14 @@ class Dealership(models.Model):
         _("time zone"), max_length=50, default="Asia/Shanghai", validators=[validate_time_zone]
     )
     is_active = models.BooleanField(_("active"), default=True)
+    consent_text = models.TextField(
+        _("consent text"),
+        blank=True,
+        help_text=_(
+            "The words shown or read to a customer before they agree to offers; kept with every consent as its "
+            "proof. Empty: the standard text."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     history = HistoricalRecords()
@@ -149,3 +157,74 @@ class ApiToken(AbstractAuthToken):
     @property
     def is_expired(self) -> bool:
         return self.expiry is not None and self.expiry <= timezone.now()
+
+
+class AccessEventQuerySet(models.QuerySet):
+    """The access log is written once and never edited: no update, and no delete but the retention purge."""
+
+    def update(self, **kwargs):
+        raise PermissionError("The access log cannot be edited.")
+
+    def delete(self):
+        raise PermissionError("The access log cannot be deleted; expired events go with purge_expired().")
+
+    def purge_expired(self, *, before: datetime) -> int:
+        """Remove the events older than ``before`` (the retention job): the only way an event goes."""
+        return self.filter(occurred_at__lt=before)._raw_delete(self.db)
+
+
+class AccessEvent(models.Model):
+    """A look at or an export of personal data, a data-subject action, a failed sign-in or a token change:
+    who, when, what, how many customers (``dealercrm.core.access_log.record``). Append-only."""
+
+    class Kind(models.TextChoices):
+        REVEAL = "reveal", _("Full phone number shown")
+        EXPORT = "export", _("Personal data exported")
+        SUBJECT_EXPORT = "subject_export", _("Customer's data exported on request")
+        CONSENT_EXPORT = "consent_export", _("Consent history exported")
+        ERASURE = "erasure", _("Customer erased on request")
+        RETENTION = "retention", _("Customers anonymised after the retention review")
+        MERGE = "merge", _("Customers merged")
+        LOGIN_FAILED = "login_failed", _("Failed sign-in")
+        TOKEN_CREATED = "token_created", _("API token created")
+        TOKEN_REVOKED = "token_revoked", _("API token revoked")
+
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now, editable=False)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, editable=False)
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("who")
+    )
+    #: the user's name as it was (or the name tried, for a failed sign-in): kept if the user goes
+    username = models.CharField(_("username"), max_length=150, blank=True, editable=False)
+    dealership = models.ForeignKey(
+        Dealership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("dealership")
+    )
+    #: the one customer concerned, by id (no foreign key: the event outlives an erasure or a merge)
+    customer_id = models.BigIntegerField(_("customer"), null=True, blank=True, editable=False)
+    what = models.CharField(_("what"), max_length=200, editable=False)
+    customers = models.PositiveIntegerField(_("customers"), default=0, editable=False)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True, editable=False)
+    details = models.JSONField(_("details"), default=dict, blank=True, editable=False)
+
+    objects = AccessEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("access event")
+        verbose_name_plural = _("access log")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["dealership", "-occurred_at"], name="access_dealership_when_idx"),
+            models.Index(fields=["customer_id"], name="access_customer_idx"),
+            models.Index(fields=["occurred_at"], name="access_when_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.kind} {self.username}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError("The access log cannot be edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The access log cannot be deleted; expired events go with purge_expired().")

@@ -48,8 +48,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "exports.personal": frozenset({Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
     # The API's schema and its browsable docs: for the managers and administrators who set up REST clients.
     "api.docs": frozenset({Role.CC_MANAGER, Role.AS_MANAGER, Role.ADMIN}),
+    # A full phone number, shown on purpose (a click, an API field asked for) and logged: the advisor at the
+    # counter and the managers. The agent sees the number of the customer they are calling on the workbench
+    # (calls.work, their own call), never through this action.
+    "phone.reveal": frozenset({Role.ADVISOR, Role.CC_MANAGER, Role.AS_MANAGER}),
+    # Customers' rights (PIPL): their data exported or erased on request, duplicates merged, the retention review.
+    "privacy.manage": MANAGERS,
     "staff.manage": frozenset({Role.ADMIN}),
-    # The audit trail (SPEC: the administrator's): who changed a record, when, old → new.
+    # The audit trail (SPEC: the administrator's): who changed a record, when, old → new; and the access log of
+    # personal data (reveals, exports, data-subject actions, failed sign-ins, token changes).
     "audit.view": frozenset({Role.ADMIN}),
 }
 

@@ -54,6 +54,7 @@ LOCAL_APPS = [
     "campaigns",
     "followups",
     "reports",
+    "privacy",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -103,6 +104,17 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Personal data (PIPL) ---------------------------------------------------
+# Phone numbers are stored encrypted (dealercrm.core.crypto): Fernet keys, newest first, comma-separated; the
+# keyed hash that finds them has its own key. Both are required: the application refuses to start without
+# them (local and test settings give fixed development keys).
+PHONE_ENCRYPTION_KEYS = env.list("PHONE_ENCRYPTION_KEYS", default=[])
+PHONE_HASH_KEY = env("PHONE_HASH_KEY", default="")
+# How long the access log (reveals, exports, data-subject actions, failed sign-ins) is kept.
+ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=3 * 365)
+# Customers with no visit, touch or consent for this many years are listed for review (and anonymised).
+CUSTOMER_RETENTION_YEARS = env.int("CUSTOMER_RETENTION_YEARS", default=5)
 
 # --- Auth ------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
@@ -226,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
     "flag-duplicate-phones-nightly": {
         "task": "customers.tasks.flag_duplicate_phones_task",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "access-log-purge-nightly": {
+        "task": "dealercrm.core.tasks.access_log_purge_task",
+        "schedule": crontab(hour=2, minute=45),
     },
     "segment-nightly": {
         "task": "segmentation.tasks.segment_all_task",

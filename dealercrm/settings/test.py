@@ -22,3 +22,7 @@ WHITENOISE_AUTOREFRESH = True
 # Login throttling is off in tests (the test client's login() has no request for django-axes to count);
 # the lockout tests switch it on for themselves.
 AXES_ENABLED = False
+
+# Fixed keys of the encrypted phone numbers (tests of rotation and of a wrong key change them for themselves).
+PHONE_ENCRYPTION_KEYS = ["SISh6VO8dZvEvwPQVb51xGkQ76Mw3ZhnCWqcHP9flFw="]
+PHONE_HASH_KEY = "test-only-phone-hash-key-8d1e6b0a4c2f9e7d5b3a1c0e"

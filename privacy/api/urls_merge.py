@@ -1,0 +1,3 @@
+"""API of possible duplicates and their merge."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""API of data-subject requests and the retention review."""
+
+urlpatterns = []

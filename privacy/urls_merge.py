@@ -1,0 +1,3 @@
+"""Possible duplicates and their merge (privacy.merge)."""
+
+urlpatterns = []

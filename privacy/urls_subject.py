@@ -1,0 +1,3 @@
+"""Data-subject requests and the retention review (privacy.subject, privacy.retention)."""
+
+urlpatterns = []
