@@ -142,7 +142,10 @@ class WorkbenchMixin(DealershipMixin):
             touch = card.touch
             context.update(
                 contact_refusal=contact.refusal(customer, touch.touch_class, "call"),
-                phone_visible=touch.assignee_id == agent.pk,
+                # masked on the card; the agent's own call reveals it on purpose (campaigns.workbench_reveal)
+                phone_reveal_url=(
+                    reverse("calls:followup-phone", args=[touch.pk]) if touch.assignee_id == agent.pk else ""
+                ),
                 vehicle=card.vehicle,
                 visit=touch.visit,
                 campaign=touch.invitation.campaign if touch.invitation_id else None,
@@ -160,7 +163,7 @@ class WorkbenchMixin(DealershipMixin):
             group=invitation.target_group,
             campaign=campaign,
             vehicle=invitation.vehicle,
-            phone_visible=invitation.agent_id == agent.pk,
+            phone_reveal_url=reverse("calls:phone", args=[invitation.pk]) if invitation.agent_id == agent.pk else "",
             script=invitation.script,
             offers=card.offers,
             attempt_number=invitation.attempts + 1,

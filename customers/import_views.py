@@ -5,24 +5,52 @@ with the run (``?run=<id>``), which shows its progress, refreshing itself by htm
 then its report.
 """
 
+import csv
+import io
+
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views import View
 
+from dealercrm.core.exports import csv_writer, record_export
+from dealercrm.core.privacy import mask_phone
 from dealercrm.core.views import DealershipMixin
 
 from .import_forms import DmsImportForm, max_upload_mb
 from .importing.jobs import import_start
 from .importing.report import ImportResult
-from .importing.schema import KIND_LABELS, KINDS
+from .importing.schema import KIND_LABELS, KINDS, SCHEMAS
 from .importing.uploads import keep_uploads, load_upload
 from .models import ImportRun
 
 MAX_ERRORS_SHOWN = 500
 POLL_SECONDS = 2
+
+
+def masked_rejects(content: bytes, kind: str) -> tuple[bytes, int]:
+    """A rejects file (UTF-8 with BOM, a header row, one row per rejected row) with every phone column masked
+    (138****5678), and how many rows it holds."""
+    phone_columns = {header for header, column in SCHEMAS[kind].header_map().items() if column in _PHONE_COLUMNS[kind]}
+    reader = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""))
+    out = io.StringIO()
+    writer = csv_writer(out, lineterminator="\r\n")
+    header = next(reader, None)
+    rows = 0
+    if header is not None:
+        masked = {i for i, name in enumerate(header) if name.strip().lower() in phone_columns}
+        writer.writerow(header)
+        for row in reader:
+            writer.writerow([mask_phone(cell) if i in masked and cell else cell for i, cell in enumerate(row)])
+            rows += 1
+    return ("\ufeff" + out.getvalue()).encode("utf-8"), rows
+
+
+#: the columns of each DMS file that hold a phone number
+_PHONE_COLUMNS = {kind: {c.name for c in SCHEMAS[kind].columns if c.kind == "phone"} for kind in KINDS}
 
 
 def count_summary(counts: dict) -> list[tuple[str, dict]]:
@@ -105,6 +133,8 @@ class DmsImportView(DealershipMixin, View):
         return self._render(None, run=run, result=result, upload=upload, step=step)
 
     def _download(self, token: str, kind: str):
+        """The rejected rows of one file, their phone numbers masked, and one access event (the rows are
+        customers' data: ``dealercrm.core.exports.PERSONAL``)."""
         upload = load_upload(token, user=self.request.user, dealership=self.dealership)
         path = upload.rejects_path(kind) if kind in KINDS else None
         if path is None or not path.is_file():
@@ -112,7 +142,18 @@ class DmsImportView(DealershipMixin, View):
         name = f"rejected-{kind}-{upload.names.get(kind, kind)}"
         if not name.lower().endswith(".csv"):
             name = name.rsplit(".", 1)[0] + ".csv"
-        return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type="text/csv")
+        content, rows = masked_rejects(path.read_bytes(), kind)
+        record_export(
+            self.request,
+            dealership=self.dealership,
+            what=f"DMS import rejected rows {name}",
+            fmt="csv",
+            customers=rows,
+            details={"file": kind, "run": upload.committed_run or None},
+        )
+        response = HttpResponse(content, content_type="text/csv")
+        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
+        return response
 
     # --- rendering -----------------------------------------------------------
     def _url(self, **params) -> str:

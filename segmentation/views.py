@@ -25,6 +25,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.exports import query_filters, record_export
 from dealercrm.core.roles import can
 from dealercrm.core.views import DealershipMixin, refusal_status
 
@@ -240,10 +241,20 @@ class SegmentExportView(SegmentFilterMixin, DealershipMixin, View):
                 exports.xlsx_bytes(self.run, filterset.qs),
                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             )
+            count = filterset.qs.count()
         else:
             response = HttpResponse(content_type="text/csv; charset=utf-8")
-            exports.write_csv(self.run, response, filterset.qs)
+            count = exports.write_csv(self.run, response, filterset.qs)
         response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
+        # one access event per download (dealercrm.core.exports.PERSONAL): the run and the filters
+        record_export(
+            request,
+            dealership=self.dealership,
+            what=f"segment customers {name}",
+            fmt=self.extension,
+            customers=count,
+            details={"run": self.run.pk, **query_filters(request.GET)},
+        )
         return response
 
 

@@ -239,14 +239,18 @@ class TargetGroupSerializer(ScopedSerializerMixin, serializers.ModelSerializer):
 
 
 class InvitationSerializer(serializers.ModelSerializer):
-    # The customer's phone is in full only for the agent the invitation is assigned to. (Comments, not
-    # docstrings, on serializers: the schema would publish a docstring, which cannot be translated.)
+    # The customer's phone is masked for everyone; the agent the invitation is assigned to asks for it in full
+    # with ?reveal=phone on the detail (a logged look: customers.reveal). (Comments, not docstrings, on
+    # serializers: the schema would publish a docstring, which cannot be translated.)
 
     campaign_code = serializers.CharField(source="campaign.code", read_only=True)
     target_group_name = serializers.CharField(source="target_group.name", read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     customer_phone = serializers.SerializerMethodField(
-        help_text=_("In full for the agent the invitation is assigned to; masked (138****5678) for everyone else.")
+        help_text=_(
+            "Masked (138****5678). The agent the invitation is assigned to gets it in full on the detail with "
+            "?reveal=phone, and each such look is recorded in the access log."
+        )
     )
     vehicle_plate = serializers.CharField(source="vehicle.plate", read_only=True, default=None)
     vehicle_model = serializers.CharField(source="vehicle.model", read_only=True, default=None)
@@ -286,10 +290,6 @@ class InvitationSerializer(serializers.ModelSerializer):
         extra_kwargs = {"round": {"help_text": _("1, or 2 for the second invitation of a customer who did not come.")}}
 
     def get_customer_phone(self, invitation) -> str:
-        request = self.context.get("request")
-        user_id = getattr(getattr(request, "user", None), "pk", None)
-        if user_id is not None and invitation.agent_id == user_id:
-            return str(invitation.customer.phone)
         return mask_phone(invitation.customer.phone)
 
     def get_agent_name(self, invitation) -> str | None:

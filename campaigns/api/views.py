@@ -9,11 +9,13 @@ managers redeem coupons (``coupon.redeem``). A record of another dealership answ
 """
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from customers.reveal import phone_reveal
 from dealercrm.core.exceptions import ApplicationError, StateConflict
 from dealercrm.core.roles import Role, can
 from dealercrm.core.viewsets import FORBIDDEN, NOT_FOUND, ScopedViewSet
@@ -326,13 +328,24 @@ class TargetGroupViewSet(
     list=extend_schema(
         summary=_("Invitations of the dealership's campaigns"),
         description=_(
-            "An agent sees only the invitations assigned to them. The customer's phone is in full only for the "
-            "agent an invitation is assigned to, masked for everyone else."
+            "An agent sees only the invitations assigned to them. The customer's phone is masked (138****5678)."
         ),
     ),
     retrieve=extend_schema(
         summary=_("An invitation, with the script, the offer and the calls made"),
-        responses={200: serializers.InvitationDetailSerializer, 404: NOT_FOUND},
+        description=_(
+            "The customer's phone is masked. The agent the invitation is assigned to gets it in full with "
+            "?reveal=phone (each such request is recorded in the access log); anyone else asking is refused (403)."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "reveal",
+                OpenApiTypes.STR,
+                enum=["phone"],
+                description=_("phone: the customer's full number (the assigned agent only; logged)."),
+            )
+        ],
+        responses={200: serializers.InvitationDetailSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
     ),
 )
 class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -358,6 +371,23 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         if self.action in ("retrieve", "next"):
             return serializers.InvitationDetailSerializer
         return super().get_serializer_class()
+
+    def retrieve(self, request, *args, **kwargs):
+        invitation = self.get_object()
+        data = self.get_serializer(invitation).data
+        if request.query_params.get("reveal") == "phone":
+            # the agent working the call, on purpose: one access event (customers.reveal)
+            if invitation.agent_id != request.user.pk:
+                message = _("Only the agent the invitation is assigned to sees the full number.")
+                raise exceptions.PermissionDenied(message)
+            data["customer_phone"] = phone_reveal(
+                customer=invitation.customer,
+                user=request.user,
+                via=f"API invitation {invitation.pk}",
+                request=request,
+                check_role=False,
+            )
+        return Response(data)
 
     @extend_schema(
         summary=_("The caller's next customer to call"),

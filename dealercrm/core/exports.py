@@ -56,3 +56,53 @@ def csv_writer(out, **options) -> _SafeWriter:
 def csv_dict_writer(out, fieldnames, **options) -> csv.DictWriter:
     """Like ``csv.DictWriter(out, fieldnames, **options)``, formula-safe."""
     return _SafeDictWriter(out, fieldnames, **options)
+
+
+# --- which downloads hold personal data: one access event each --------------------------------------------
+
+#: Every download of the app (a response with ``Content-Disposition: attachment``, and the API's bulk lists of
+#: the store's customers), by URL name, with what it holds. Those in ``PERSONAL`` hold customers' personal data:
+#: each request that answers leaves exactly one access event (``record_export``: kind "export", or the kind of
+#: its own for a data-subject or consent export), and any phone number in them is masked
+#: (``dealercrm.core.privacy.mask_phone``). Those in ``FIGURES`` hold figures only (counts, sums, rates per
+#: store, agent or campaign; no row per customer): no event. ``tests/core/test_export_events.py`` finds the
+#: downloads from the URL configuration and fails for one that is in neither list.
+PERSONAL = {
+    "segmentation:customers-csv": "the segment list's customers (customer number, segment, figures) as CSV",
+    "segmentation:customers-xlsx": "the segment list's customers (customer number, segment, figures) as XLSX",
+    "api-segmentation-customer-list": "the API's list of the store's customers with their segments, page by page",
+    "api-segmentation-quarterly-review": "the API's quarterly review: each customer whose value layer moved",
+    "customers:import": "the rejected rows of a DMS import (``?download=``): the uploaded rows, phones masked",
+}
+FIGURES = {
+    "reports:export": "a report's tables as CSV or XLSX: figures per store, agent, campaign or group",
+    "reports:export-job-file": "a long report export's file: the same tables as reports:export",
+    "reports:pack-file": "the weekly report pack: the managers' reports' tables, figures only",
+}
+
+
+def record_export(request, *, what: str, fmt: str, customers: int, details: dict | None = None, dealership=None):
+    """The one access event of a download of personal data: ``what`` the export's name, ``fmt`` its format
+    (csv, xlsx, json), ``customers`` how many customers' rows it holds, ``details`` its filters."""
+    from dealercrm.core import access_log
+
+    return access_log.record(
+        access_log.Kind.EXPORT,
+        request=request,
+        dealership=dealership,
+        what=f"{what} ({fmt})",
+        customers=customers,
+        details=details or {},
+    )
+
+
+def query_filters(query, *, ignore=("page", "cursor", "dealership", "download", "token")) -> dict:
+    """The filters of a request's query string as the event's details: ``{name: value or [values]}``."""
+    details = {}
+    for name in query:
+        if name in ignore:
+            continue
+        values = [value for value in query.getlist(name) if value != ""]
+        if values:
+            details[name] = values[0] if len(values) == 1 else values
+    return details

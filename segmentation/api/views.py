@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from dealercrm.core.api import CursorPagination, DealershipScopedMixin
 from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.exports import query_filters, record_export
 from dealercrm.core.viewsets import FORBIDDEN, NOT_FOUND, ScopedViewSet
 
 from .. import selectors, services
@@ -225,6 +226,20 @@ class SegmentCustomerViewSet(mixins.ListModelMixin, ScopedViewSet):
             context["run"] = self.run
         return context
 
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        # a page of the store's customers leaving the app: one access event (dealercrm.core.exports.PERSONAL)
+        rows = response.data.get("results", []) if isinstance(response.data, dict) else response.data
+        record_export(
+            request,
+            dealership=self.dealership,
+            what="API segment customers",
+            fmt="json",
+            customers=len(rows),
+            details={"run": self.run.pk, **query_filters(request.query_params)},
+        )
+        return response
+
 
 class QuarterlyReviewView(DealershipScopedMixin, APIView):
     """The value layers at two quarter ends, and each customer who moved up or down between them.
@@ -263,4 +278,12 @@ class QuarterlyReviewView(DealershipScopedMixin, APIView):
             "downgrades": len(changes) - upgrades,
             "changes": changes,
         }
+        record_export(
+            request,
+            dealership=self.dealership,
+            what="API quarterly review of value layers",
+            fmt="json",
+            customers=len(changes),
+            details={"first": first.isoformat(), "second": second.isoformat()},
+        )
         return Response(serializers.QuarterlyReviewSerializer(body).data)

@@ -4,7 +4,10 @@
 // a call is being recorded is ignored, so a double press never records twice.
 // An outcome that needs a choice (declined: its reason; a satisfaction call reached: the score) opens a small
 // picker instead (the button's data-picker names it): there a number key records the choice (its
-// data-pick-key), Esc closes it. The card is an invitation's or a follow-up call's: the same keys work on both.
+// data-pick-key), Esc closes it. A picker may have a letter of its own (data-picker-key): C opens the
+// customer's consent, whose text the agent reads out before 1 (granted) or 2 (withdrawn) records the answer.
+// The card is an invitation's or a follow-up call's: the same keys work on both.
+// P shows the customer's full number on the agent's own call (the "Show number" button: a logged look).
 // The server answers 422 (refused: the same customer with the reason) and 409 (not due any more: the next
 // customer with a warning) with a partial to show: htmx swaps those too.
 (function () {
@@ -82,7 +85,8 @@
   });
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     const status = event.detail.xhr.status;
-    if ((status === 422 || status === 409) && event.detail.target === current) {
+    const target = event.detail.target;
+    if ((status === 422 || status === 409) && (target === current || (target && target.id === "call-phone"))) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
@@ -101,6 +105,11 @@
     }
   }
   document.body.addEventListener("htmx:afterSwap", (event) => {
+    // The full number replaced the masked one (P): the focus goes back to the card, so the next key works.
+    if (event.detail.target && event.detail.target.id === "call-phone") {
+      if (!current.contains(document.activeElement) || document.activeElement === document.body) focusCard();
+      return;
+    }
     if (event.detail.target !== current) return;
     if (event.detail.xhr.status !== 422) focusCard();
   });
@@ -145,6 +154,20 @@
     }
     if (/^[1-9]$/.test(event.key)) {
       if (press(event.key)) event.preventDefault();
+      return;
+    }
+    // P: the customer's full number, on the agent's own call (a logged look: campaigns.workbench_reveal).
+    const reveal = current.querySelector(`[data-reveal-key="${event.key.toLowerCase()}"]`);
+    if (reveal) {
+      event.preventDefault();
+      if (!busy && !reveal.disabled) reveal.click();
+      return;
+    }
+    // A picker of its own key (C: the consent text to read out, then 1 granted or 2 withdrawn).
+    const opener = current.querySelector(`[data-picker-key="${event.key.toLowerCase()}"]`);
+    if (opener && !busy) {
+      event.preventDefault();
+      showPicker(opener);
       return;
     }
     const field = form() && form().querySelector(`[data-focus-key="${event.key.toLowerCase()}"]`);

@@ -97,9 +97,11 @@ def test_an_agent_works_three_customers_from_the_keyboard(
     page.wait_for_load_state()
     page.evaluate(f"{MARKER} = 'still here'")
 
-    # Then htmx loads the first customer: phone in full, vehicle, script and offer, the six outcomes
+    # Then htmx loads the first customer: phone masked (P shows it in full), vehicle, script and offer, the outcomes
     expect_customer(page, first)
-    expect(page.get_by_test_id("customer-phone")).to_contain_text(first.customer.phone.as_national)
+    expect(page.get_by_test_id("customer-phone")).not_to_contain_text(first.customer.phone.as_national)
+    page.keyboard.press("p")
+    expect(page.get_by_test_id("phone-full")).to_have_text(first.customer.phone.as_national.replace(" ", ""))
     expect(page.get_by_test_id("vehicle")).to_contain_text(first.vehicle.plate)
     expect(page.get_by_test_id("script")).to_have_text(SCRIPT)
     expect(page.get_by_test_id("offer")).to_contain_text("¥100 工时券")

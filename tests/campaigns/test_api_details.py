@@ -368,13 +368,17 @@ def test_an_agent_sees_only_their_own_invitations(listed, agent, agent2, cc_mana
     assert api_client_for(agent).get(url("invitation-detail", theirs.pk)).status_code == 404
 
 
-def test_the_phone_is_in_full_only_for_the_assigned_agent(listed, agent, cc_manager, as_manager, api_client_for):
+def test_the_phone_is_masked_and_in_full_only_for_the_assigned_agent_who_asks(
+    listed, agent, cc_manager, as_manager, api_client_for
+):
     invitation = own_invitation(listed["campaign"], agent)
     phone = str(invitation.customer.phone)
     masked = phone[3:6] + "****" + phone[-4:]
     detail = url("invitation-detail", invitation.pk)
-    assert api_client_for(agent).get(detail).json()["customer_phone"] == phone
+    assert api_client_for(agent).get(detail).json()["customer_phone"] == masked
+    assert api_client_for(agent).get(detail, {"reveal": "phone"}).json()["customer_phone"] == phone[3:]
     for reader in (cc_manager, as_manager):
+        assert api_client_for(reader).get(detail, {"reveal": "phone"}).status_code == 403
         assert api_client_for(reader).get(detail).json()["customer_phone"] == masked
         rows = api_client_for(reader).get(url("invitation-list")).json()["results"]
         assert all("****" in row["customer_phone"] for row in rows)

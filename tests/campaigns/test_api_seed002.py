@@ -156,12 +156,14 @@ def test_seed_002_through_the_api(
         assert invited == {c.pk for c in customers["loyal"] + customers["low_cost"]}
 
     with time_machine.travel(NOW, tick=False):
-        # the agent takes the next customer: their own, with the phone in full, the script and the offer
+        # the agent takes the next customer: their own, the phone masked (in full on asking), the script and the offer
         nxt = caller.get(url("invitation-next"))
         assert nxt.status_code == 200, nxt.content
         invitation = nxt.json()
         assert invitation["agent"] == agent.pk
-        assert invitation["customer_phone"].startswith("+86") and "*" not in invitation["customer_phone"]
+        assert "****" in invitation["customer_phone"]
+        revealed = caller.get(url("invitation-detail", invitation["id"]), {"reveal": "phone"}).json()
+        assert revealed["customer_phone"].isdigit() and len(revealed["customer_phone"]) == 11
         assert "第一时间" in invitation["script"]
         assert [offer["name"] for offer in invitation["offers"]] == ["¥100 工时券"]
         assert invitation["vehicle_model"] in MODELS

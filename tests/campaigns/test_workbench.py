@@ -174,7 +174,9 @@ def test_the_next_customer_shows_what_the_agent_needs(client_for, agent, dealers
     assert response.status_code == 200 and shown_invitation(response) == first.pk
     assert first.customer.name in page
     phone = first.customer.phone
-    assert phone.as_national in page and f'href="tel:{phone}"' in page  # in full: it is the agent's own
+    # masked, with the agent's explicit "Show number" (P) for their own call (campaigns.workbench_reveal)
+    assert mask_phone(phone) in page and phone.as_national not in page and "tel:" not in page
+    assert f'hx-post="{reverse("calls:phone", args=[first.pk])}"' in page and 'data-reveal-key="p"' in page
     assert vehicle.plate in page and "新君越" in page and "years old" in page
     assert "盈利忠诚" in page and "SUMMER26" in page and "冬季保养邀约" in page
     assert "Profitable-loyal" in page
@@ -296,9 +298,11 @@ def test_the_suggested_call_back_time_is_an_hour_later_in_calling_hours(at, sugg
 # --- Phone numbers ---------------------------------------------------------------------------------------
 
 
-def test_the_phone_is_masked_for_anyone_but_the_assigned_agent(dealership, cc_manager, agent, first):
-    """The card shows the number in full only to the invitation's agent (the call-centre manager looking at
-    it sees 139****0002)."""
+def test_the_phone_is_masked_for_everyone_and_only_the_assigned_agent_may_reveal_it(
+    dealership, cc_manager, agent, first
+):
+    """The card shows the number masked (139****0002) to everyone; only the invitation's agent has the button
+    that reveals it (campaigns.workbench_reveal)."""
     view = workbench.NextCustomerView()
     view.request = RequestFactory().get(NEXT)
     view.dealership = dealership
@@ -311,8 +315,9 @@ def test_the_phone_is_masked_for_anyone_but_the_assigned_agent(dealership, cc_ma
 
     full, masked = first.customer.phone.as_national, mask_phone(first.customer.phone)
     assert masked.startswith("139****00")
-    assert full in rendered["agent"] and masked not in rendered["agent"]
-    assert masked in rendered["ccmanager"]
+    reveal = reverse("calls:phone", args=[first.pk])
+    assert masked in rendered["agent"] and full not in rendered["agent"] and reveal in rendered["agent"]
+    assert masked in rendered["ccmanager"] and reveal not in rendered["ccmanager"]
     assert full not in rendered["ccmanager"] and "tel:" not in rendered["ccmanager"]
 
 
