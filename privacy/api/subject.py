@@ -2,7 +2,8 @@
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import pagination, serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -41,7 +42,21 @@ class CustomerExportView(PrivacyAPIView):
 
     renderer_classes = [JSONRenderer, XLSXRenderer]
 
-    @extend_schema(responses={200: dict})
+    error_codes = {"get": {400: ["invalid_format"]}}
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "format", str, enum=list(subject.FORMATS), required=False, description=_("json (default) or xlsx")
+            )
+        ],
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description=_("Every section of the customer's data, by its name.")
+            ),
+            (200, subject.XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description=_("One sheet per section.")),
+        },
+    )
     def get(self, request, id):
         customer = customer_get(dealership=self.dealership, pk=id)
         fmt = request.query_params.get("format") or "json"
@@ -56,6 +71,26 @@ class EraseSerializer(serializers.Serializer):
     confirm = serializers.BooleanField(required=False, default=False)
 
 
+class OpenGroupSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    count = serializers.IntegerField()
+    ids = serializers.ListField(child=serializers.IntegerField())
+    items = serializers.ListField(child=serializers.CharField())
+    what_happens = serializers.CharField()
+
+
+class ErasureSerializer(serializers.Serializer):
+    customer = serializers.IntegerField()
+    erased_at = serializers.DateTimeField(allow_null=True)
+    open = OpenGroupSerializer(many=True)
+    closed = serializers.DictField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        required=False,
+        help_text=_("After the erasure: the ids closed, by kind."),
+    )
+
+
 class CustomerEraseView(PrivacyAPIView):
     """GET: what is open and what erasing will do; POST ``{"confirm": true}``: the erasure (409 the second
     time)."""
@@ -68,11 +103,13 @@ class CustomerEraseView(PrivacyAPIView):
             **extra,
         }
 
-    @extend_schema(responses={200: dict})
+    error_codes = {"post": {400: ["confirmation_required"], 409: ["already_erased"]}}
+
+    @extend_schema(responses={200: ErasureSerializer})
     def get(self, request, id):
         return Response(self.body(customer_get(dealership=self.dealership, pk=id)))
 
-    @extend_schema(request=EraseSerializer, responses={200: dict})
+    @extend_schema(request=EraseSerializer, responses={200: ErasureSerializer})
     def post(self, request, id):
         customer = customer_get(dealership=self.dealership, pk=id)
         if customer.erased_at is not None:
@@ -103,6 +140,15 @@ class RetentionCustomerSerializer(serializers.ModelSerializer):
         return mask_phone(customer.phone)
 
 
+class RetentionPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RetentionCustomerSerializer(many=True)
+    cutoff = serializers.DateField(help_text=_("Nothing on or after this day: due for review."))
+    years = serializers.IntegerField()
+
+
 class RetentionPagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -112,7 +158,13 @@ class RetentionPagination(pagination.PageNumberPagination):
 class RetentionListView(PrivacyAPIView):
     """The customers due for review, a page at a time, with their number (``count``) and the cut-off day."""
 
-    @extend_schema(responses={200: RetentionCustomerSerializer(many=True)})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("page_size", int, required=False),
+        ],
+        responses={200: RetentionPageSerializer},
+    )
     def get(self, request):
         paginator = RetentionPagination()
         page = paginator.paginate_queryset(
@@ -138,11 +190,18 @@ class AnonymiseSerializer(serializers.Serializer):
         return data
 
 
+class AnonymisedSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    ids = serializers.ListField(child=serializers.IntegerField())
+
+
 class RetentionAnonymiseView(PrivacyAPIView):
     """``{"ids": [...]}`` or ``{"all": true}``, with ``"confirm": true``: anonymise those still due for review.
     Without ``confirm``: 400 ``confirmation_required`` saying how many it would be."""
 
-    @extend_schema(request=AnonymiseSerializer, responses={200: dict})
+    error_codes = {"post": {400: ["confirmation_required", "none_chosen"]}}
+
+    @extend_schema(request=AnonymiseSerializer, responses={200: AnonymisedSerializer})
     def post(self, request):
         data = AnonymiseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
