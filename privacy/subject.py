@@ -252,12 +252,17 @@ def already_erased(customer: Customer) -> StateConflict:
     )
 
 
+def _lock_customer(pk) -> Customer:
+    """The customer, locked until the transaction ends: a second erasure waits, then finds them erased."""
+    return Customer.objects.select_for_update().select_related("dealership").get(pk=pk)
+
+
 @audited
 @transaction.atomic
 def customer_erase(*, customer: Customer, acting_user=None, request=None, now=None) -> dict[str, list[int]]:
     """Erase the customer's personal data (``privacy.anonymise``), closing what was open; one ``erasure``
     access event names what was closed. A customer already erased: ``StateConflict`` (409)."""
-    locked = Customer.objects.select_for_update().select_related("dealership").get(pk=customer.pk)
+    locked = _lock_customer(customer.pk)
     if locked.erased_at is not None:
         raise already_erased(locked)
     closed = anonymise.anonymise(customer_ids=[locked.pk], now=now)

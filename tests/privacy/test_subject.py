@@ -304,3 +304,23 @@ def test_erasure_runs_in_a_fixed_number_of_queries(dealership, agent, as_manager
     with django_assert_max_num_queries(40):
         subject.customer_erase(customer=customer, acting_user=as_manager)
     assert connection.vendor in ("postgresql", "sqlite")
+
+
+def test_erased_customer_enters_no_call_list_and_no_follow_up(dealership, agent, as_manager):
+    from campaigns.targeting import eligible_customers
+    from followups import planner
+    from tests.factories import CustomerFactory, ServiceVisitFactory, VehicleFactory
+
+    # given two customers who both came in a week ago; one of them is erased
+    week_ago = dealership.local_date() - dt.timedelta(days=7)
+    erased, kept = CustomerFactory(dealership=dealership), CustomerFactory(dealership=dealership)
+    for customer in (erased, kept):
+        ServiceVisitFactory(vehicle=VehicleFactory(owner=customer), opened_on=week_ago, closed_on=week_ago)
+    subject.customer_erase(customer=erased, acting_user=as_manager)
+    # when the call lists are drawn and the follow-ups planned
+    eligible = set(eligible_customers(dealership).values_list("pk", flat=True))
+    planner.plan_all(dealerships=[dealership])
+    # then the erased customer is in neither, while the other one is (the rules do run)
+    assert erased.pk not in eligible and kept.pk in eligible
+    assert Touch.objects.filter(customer=kept).exists()
+    assert not Touch.objects.filter(customer=erased).exists()
