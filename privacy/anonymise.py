@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from campaigns.models import CallAttempt, Coupon, Invitation
 from customers.models import Appointment, ConsentEvent, Customer
@@ -54,20 +54,27 @@ def _stored(text: str) -> str:
         return gettext(text)
 
 
+#: the words stored in place of what was erased (translated when written: ``_stored``)
+ERASED_NAME = gettext_noop("Erased customer")
+ERASED_TEXT = gettext_noop("[erased]")
+COMPLAINT_CLOSING_NOTE = gettext_noop("Closed without an answer: the customer's personal data was erased.")
+COUPON_VOID_REASON = gettext_noop("The customer's personal data was erased.")
+
+
 def erased_name() -> str:
-    return _stored("Erased customer")
+    return _stored(ERASED_NAME)
 
 
 def erased_text() -> str:
-    return _stored("[erased]")
+    return _stored(ERASED_TEXT)
 
 
 def complaint_closing_note() -> str:
-    return _stored("Closed without an answer: the customer's personal data was erased.")
+    return _stored(COMPLAINT_CLOSING_NOTE)
 
 
 def coupon_void_reason() -> str:
-    return _stored("The customer's personal data was erased.")
+    return _stored(COUPON_VOID_REASON)
 
 
 def open_records(customer_ids) -> dict:
