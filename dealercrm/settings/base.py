@@ -403,10 +403,25 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DMS_IMPORT_MAX_UPLOAD_MB = env.int("DMS_IMPORT_MAX_UPLOAD_MB", default=200)
 
+# --- Logging ---------------------------------------------------------------
+# One console handler on the root logger; every logger (Django's, Celery's, the app's) propagates to it, and its
+# filter masks mainland phone numbers in each record (dealercrm.core.logging): the logs hold no plain number.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"mask_phones": {"()": "dealercrm.core.logging.MaskPhoneNumbers"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_phones"]},
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    # Django's own handlers (its console in DEBUG, mail_admins) would write records unmasked: none, propagate.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        "celery": {"handlers": [], "propagate": True},
+    },
 }
+#: the worker keeps this configuration (and its filter) instead of installing handlers of its own
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
