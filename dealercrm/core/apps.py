@@ -15,6 +15,7 @@ class CoreConfig(AppConfig):
         from . import crypto
 
         crypto.check_keys()
+        from . import lockout  # noqa: F401 - connects the access event of every failed sign-in
 
 
 class OperatorsAdminConfig(admin_apps.AdminConfig):

@@ -8,20 +8,22 @@ its public prefix (``token_key``), never by its key or digest.
 from django.contrib.auth import authenticate, user_logged_in
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..api import CursorPagination
 from ..exceptions import ApplicationError
 from ..lockout import LOCKED_OUT, lockout_message
-from ..models import ApiToken, Dealership, Membership, User
+from ..models import AccessEvent, ApiToken, Dealership, Membership, User
 from ..roles import Role
 from ..tenancy import user_dealerships
 from ..viewsets import FORBIDDEN, NOT_FOUND, ScopedViewSet
-from . import selectors, services
+from . import forms, selectors, services
 
 # --- The token endpoint ---------------------------------------------------------------------------------
 
@@ -73,7 +75,7 @@ class ObtainTokenView(APIView):
             raise ApplicationError(
                 _("Unable to log in with the username and password given."), code="invalid_credentials"
             )
-        token, key = services.token_issue_for_login(user=user, name=data.get("name", ""))
+        token, key = services.token_sign_in(user=user, name=data.get("name", ""), request=request._request)
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         return Response({"token": key, "expiry": token.expiry, "name": token.name})
 
@@ -308,9 +310,109 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = selectors.staff_get(admin=request.user, dealership=self.dealership, pk=data["user"])
-        token, key = services.token_issue(acting_user=request.user, user=user, name=data["name"], days=data["days"])
+        token, key = services.token_issue(
+            acting_user=request.user,
+            user=user,
+            name=data["name"],
+            days=data["days"],
+            dealership=self.dealership,
+            request=request._request,
+        )
         token.token = key
         return Response(IssuedTokenSerializer(token).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        services.token_revoke(acting_user=self.request.user, token=instance)
+        services.token_revoke(
+            acting_user=self.request.user, token=instance, dealership=self.dealership, request=self.request._request
+        )
+
+
+# --- The access log ---------------------------------------------------------------------------------------
+
+
+class AccessEventSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    customer = serializers.IntegerField(source="customer_id", read_only=True, allow_null=True)
+    customer_no = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The customer's number if they are still a customer (not erased); else empty.")
+    )
+    customer_name = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The customer's current name if they are still a customer (not erased); else empty.")
+    )
+
+    class Meta:
+        model = AccessEvent
+        fields = [
+            "id",
+            "occurred_at",
+            "kind",
+            "kind_label",
+            "user",
+            "username",
+            "customer",
+            "customer_no",
+            "customer_name",
+            "what",
+            "customers",
+            "ip",
+            "details",
+        ]
+        read_only_fields = fields
+
+    def _shown(self, event):
+        return (self.context.get("customers_shown") or {}).get(event.customer_id)
+
+    def get_customer_no(self, event) -> str:
+        shown = self._shown(event)
+        return shown.customer_no if shown else ""
+
+    def get_customer_name(self, event) -> str:
+        shown = self._shown(event)
+        return shown.name if shown else ""
+
+
+class AccessLogPagination(CursorPagination):
+    ordering = ("-occurred_at", "-id")
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("user", int, description=gettext_lazy("Id of a user of the dealership.")),
+    OpenApiParameter("customer", str, description=gettext_lazy("Customer number or id.")),
+    OpenApiParameter("kind", str, enum=AccessEvent.Kind.values),
+    OpenApiParameter("date_from", OpenApiTypes.DATE, description=gettext_lazy("First day (at the store).")),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, description=gettext_lazy("Last day (at the store), included.")),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(summary=gettext_lazy("The dealership's access log (read only)"), parameters=FILTER_PARAMETERS),
+)
+class AccessLogViewSet(mixins.ListModelMixin, ScopedViewSet):
+    """Reveals, exports, data-subject actions, failed sign-ins and token changes of the dealership, newest
+    first. The log cannot be changed: there is no write here."""
+
+    model = AccessEvent
+    serializer_class = AccessEventSerializer
+    pagination_class = AccessLogPagination
+    filter_backends = []
+    required_action = "audit.view"
+    http_method_names = ["get", "head", "options"]
+    error_codes = {"list": {400: ["invalid_filter"]}}
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AccessEvent.objects.none()
+        form = forms.AccessLogFilterForm(
+            self.request.query_params, users=selectors.access_log_users(dealership=self.dealership)
+        )
+        if not form.is_valid():
+            fields = {name: [str(error) for error in errors] for name, errors in form.errors.items()}
+            message = " ".join(text for texts in fields.values() for text in texts)
+            raise ApplicationError(message, code="invalid_filter", fields=fields)
+        return selectors.access_log_filtered(dealership=self.dealership, **form.filters())
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        shown = selectors.customers_shown(dealership=self.dealership, ids={event.customer_id for event in page})
+        context = {**self.get_serializer_context(), "customers_shown": shown}
+        return self.get_paginated_response(AccessEventSerializer(page, many=True, context=context).data)

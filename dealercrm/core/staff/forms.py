@@ -112,3 +112,68 @@ class DealershipSettingsForm(_Form):
         required=False,
         help_text=_("Plate prefix of the store's region, e.g. 粤B."),
     )
+    consent_text = forms.CharField(
+        label=_("Consent wording"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "What a customer is shown or read out before agreeing to offers by text, call, WeChat or e-mail; it is "
+            "kept with every consent as its proof. Name the store, what is used (name, mobile number, service "
+            "records), what for, and how to withdraw. Leave it empty for the standard wording."
+        ),
+    )
+
+
+class AccessLogFilterForm(_Form):
+    """The access log's filters (the page, its export and the API read the same query string)."""
+
+    user = forms.ModelChoiceField(label=_("User"), queryset=None, required=False, empty_label=_("Anyone"))
+    customer = forms.CharField(
+        label=_("Customer"),
+        max_length=32,
+        required=False,
+        help_text=_("Customer number or id (an erased customer is found by id only)."),
+    )
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=pgettext_lazy("date range", "To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args, users, **kwargs):
+        super().__init__(*args, **kwargs)
+        from ..models import AccessEvent
+
+        self.fields["user"].queryset = users
+        self.fields["user"].label_from_instance = lambda user: f"{user} ({user.username})"
+        self.fields["kind"].choices = [("", _("Any kind")), *AccessEvent.Kind.choices]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error(
+                "date_to",
+                forms.ValidationError(
+                    _("The end date (%(end)s) is before the start date (%(start)s): swap them or change one.")
+                    % {"start": start.isoformat(), "end": end.isoformat()},
+                    code="reversed_range",
+                ),
+            )
+        return data
+
+    def filters(self) -> dict:
+        """The cleaned filters as ``selectors.access_log_filtered`` takes them."""
+        data = self.cleaned_data
+        return {
+            "user": data.get("user"),
+            "customer": (data.get("customer") or "").strip(),
+            "kind": data.get("kind") or "",
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+        }

@@ -5,16 +5,17 @@ and are not one of the platform's operators (staff or superuser); anyone else is
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from itertools import groupby
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
-from ..models import ApiToken, Dealership, Membership, User
+from ..models import AccessEvent, ApiToken, Dealership, Membership, User
 from ..roles import Role
 from ..tenancy import user_dealerships
 
@@ -148,7 +149,7 @@ def _scoped_histories(dealership: Dealership):
             _("dealership"),
             Dealership.history.filter(id__in=mine),
             lambda row: row.code,
-            ["code", "name", "city", "plate_prefix", "time_zone", "is_active"],
+            ["code", "name", "city", "plate_prefix", "time_zone", "is_active", "consent_text"],
         ),
         (
             _("API token"),
@@ -213,3 +214,107 @@ def audit_events(*, dealership: Dealership, limit: int = 200) -> list[AuditEvent
             )
     events.sort(key=lambda event: event.when, reverse=True)
     return events[:limit]
+
+
+# --- The access log (PIPL) ------------------------------------------------------------------------------
+
+#: the digits of a customer id typed in the customer filter (beyond: not an id, a bigint's range)
+_ID_DIGITS = 18
+
+
+def access_log(*, dealership: Dealership) -> QuerySet[AccessEvent]:
+    """The access events of ``dealership``, newest first: those written in it, and those written in none
+    (a failed sign-in, a token issued at the token endpoint) that concern one of its users, by user or by the
+    username tried."""
+    members = Membership.objects.filter(dealership=dealership)
+    usernames = User.objects.filter(memberships__dealership=dealership).values("username")
+    concerns_a_member = Q(user_id__in=members.values("user_id")) | Q(user__isnull=True, username__in=usernames)
+    mine = Q(dealership=dealership) | (Q(dealership__isnull=True) & concerns_a_member)
+    return AccessEvent.objects.filter(mine).order_by("-occurred_at", "-id")
+
+
+def access_log_users(*, dealership: Dealership) -> QuerySet[User]:
+    """Whom the access log may be filtered by: the dealership's users."""
+    return User.objects.filter(memberships__dealership=dealership).order_by("username")
+
+
+def _customers():
+    return apps.get_model("customers", "Customer")
+
+
+def customer_ids(*, dealership: Dealership, text: str) -> set[int]:
+    """The customers a filter's text names: the customer of ``dealership`` with that customer number, and the
+    id itself when the text is a number (an erased or merged customer's events keep its id)."""
+    text = (text or "").strip()
+    if not text:
+        return set()
+    ids = set(_customers().objects.filter(dealership=dealership, customer_no=text).values_list("pk", flat=True))
+    if text.isdigit() and len(text) <= _ID_DIGITS:
+        ids.add(int(text))
+    return ids
+
+
+@dataclass
+class CustomerShown:
+    id: int
+    exists: bool = False
+    erased: bool = False
+    name: str = ""
+    customer_no: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.exists and not self.erased:
+            return f"{self.name} ({self.customer_no})"
+        return f"#{self.id}"
+
+
+def customers_shown(*, dealership: Dealership, ids) -> dict[int, CustomerShown]:
+    """How each customer id of some events is shown, in one query: the customer's current name and number if
+    they are still a customer of ``dealership``, nothing of an erased customer (no identity), only the id of
+    one that is gone (merged away)."""
+    ids = {i for i in ids if i is not None}
+    shown = {i: CustomerShown(id=i) for i in ids}
+    if not ids:
+        return shown
+    rows = (
+        _customers()
+        .objects.filter(dealership=dealership, pk__in=ids)
+        .values_list("pk", "name", "customer_no", "erased_at")
+    )
+    for pk, name, customer_no, erased_at in rows:
+        erased = erased_at is not None
+        shown[pk] = CustomerShown(
+            id=pk, exists=True, erased=erased, name="" if erased else name, customer_no="" if erased else customer_no
+        )
+    return shown
+
+
+def access_log_filtered(
+    *,
+    dealership: Dealership,
+    user: User | None = None,
+    customer: str = "",
+    kind: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AccessEvent]:
+    """``access_log`` filtered: by user, customer (number or id), kind, and days at the store (both included)."""
+    events = access_log(dealership=dealership)
+    if user is not None:
+        events = events.filter(user=user)
+    if customer:
+        events = events.filter(customer_id__in=customer_ids(dealership=dealership, text=customer))
+    if kind:
+        events = events.filter(kind=kind)
+    zone = dealership.zone
+    if date_from:
+        events = events.filter(occurred_at__gte=datetime.combine(date_from, time.min, tzinfo=zone))
+    if date_to:
+        events = events.filter(occurred_at__lt=datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=zone))
+    return events
+
+
+def distinct_customers(events: QuerySet[AccessEvent]) -> int:
+    """How many different customers ``events`` name (one query)."""
+    return events.exclude(customer_id=None).order_by().values("customer_id").distinct().count()

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import access_log
 from ..exceptions import ApplicationError, StateConflict
 from ..models import ApiToken, Dealership, Membership, User
 from ..roles import Role
@@ -176,8 +177,17 @@ def staff_set_password(*, acting_user: User, user: User, password: str) -> User:
 
 
 @transaction.atomic
-def token_issue(*, acting_user: User, user: User, name: str, days: int = TOKEN_EXPIRY_DAYS[0]) -> tuple[ApiToken, str]:
-    """A named token for ``user`` expiring in ``days``; returns the token and its key (shown once, never stored)."""
+def token_issue(
+    *,
+    acting_user: User,
+    user: User,
+    name: str,
+    days: int = TOKEN_EXPIRY_DAYS[0],
+    dealership: Dealership | None = None,
+    request=None,
+) -> tuple[ApiToken, str]:
+    """A named token for ``user`` expiring in ``days``; returns the token and its key (shown once, never stored).
+    One access event (``token_created``) in ``dealership`` (the administrator's current one) names it."""
     name = (name or "").strip()
     if not name:
         raise ApplicationError(
@@ -192,7 +202,26 @@ def token_issue(*, acting_user: User, user: User, name: str, days: int = TOKEN_E
     _require_whole_user(acting_user, user)  # a token acts in every dealership of its user
     if not user.is_active:
         raise StateConflict(_("%(user)s is deactivated: reactivate them first.") % {"user": user}, code="user_inactive")
-    return _token_create(user=user, name=name, expiry=timedelta(days=days), acting_user=acting_user)
+    token, key = _token_create(user=user, name=name, expiry=timedelta(days=days), acting_user=acting_user)
+    _record_token(access_log.Kind.TOKEN_CREATED, token, acting_user=acting_user, dealership=dealership, request=request)
+    return token, key
+
+
+def _record_token(kind: str, token: ApiToken, *, acting_user: User, dealership=None, request=None) -> None:
+    """The access event of a token created or revoked: who did it, for whom, which token (its public prefix)."""
+    access_log.record(
+        kind,
+        user=acting_user,
+        dealership=dealership,
+        request=request,
+        what=f"API token “{token.name}” of {token.user.username}"[:200],
+        details={
+            "token_key": token.token_key,
+            "name": token.name,
+            "token_user": token.user.username,
+            "expiry": token.expiry.isoformat() if token.expiry else None,
+        },
+    )
 
 
 def _token_create(*, user: User, name: str, expiry: timedelta, acting_user: User) -> tuple[ApiToken, str]:
@@ -219,22 +248,48 @@ def token_issue_for_login(*, user: User, name: str = "") -> tuple[ApiToken, str]
 
 
 @transaction.atomic
-def token_revoke(*, acting_user: User, token: ApiToken) -> None:
-    """The token stops working at once; its history keeps who revoked it and when."""
+def token_sign_in(*, user: User, name: str = "", request=None) -> tuple[ApiToken, str]:
+    """The token endpoint's sign-in: a token for the user themselves (``token_issue_for_login``) and its one
+    access event (``token_created``; no dealership: it acts in every dealership of the user)."""
+    from ..lockout import address_only
+
+    token, key = token_issue_for_login(user=user, name=name)
+    _record_token(
+        access_log.Kind.TOKEN_CREATED, token, acting_user=user, request=address_only(request) if request else None
+    )
+    return token, key
+
+
+@transaction.atomic
+def token_revoke(*, acting_user: User, token: ApiToken, dealership: Dealership | None = None, request=None) -> None:
+    """The token stops working at once; its history keeps who revoked it and when, and one access event
+    (``token_revoked``) in ``dealership`` names it."""
+    _record_token(access_log.Kind.TOKEN_REVOKED, token, acting_user=acting_user, dealership=dealership, request=request)
     _audited(token, acting_user, REASON_REVOKED).delete()
 
 
 @transaction.atomic
 def dealership_update(
-    *, acting_user: User, dealership: Dealership, name: str, time_zone: str, plate_prefix: str
+    *,
+    acting_user: User,
+    dealership: Dealership,
+    name: str,
+    time_zone: str,
+    plate_prefix: str,
+    consent_text: str | None = None,
 ) -> Dealership:
-    """A dealership's name, time zone and plate prefix (validated by the model)."""
+    """A dealership's name, time zone, plate prefix and consent wording (validated by the model); a
+    ``consent_text`` of None leaves the wording as it is."""
     if dealership.pk not in set(user_dealerships(acting_user).values_list("pk", flat=True)):
         raise ApplicationError(_("You may only change your own dealerships."), code="foreign_dealership")
     dealership = Dealership.objects.select_for_update().get(pk=dealership.pk)
     dealership.name = (name or "").strip()
     dealership.time_zone = (time_zone or "").strip()
     dealership.plate_prefix = (plate_prefix or "").strip().upper()
+    fields = ["name", "time_zone", "plate_prefix"]
+    if consent_text is not None:
+        dealership.consent_text = consent_text.strip()
+        fields.append("consent_text")
     dealership.full_clean(exclude=["code"])
-    _audited(dealership, acting_user).save(update_fields=["name", "time_zone", "plate_prefix"])
+    _audited(dealership, acting_user).save(update_fields=fields)
     return dealership

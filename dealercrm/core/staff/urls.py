@@ -18,4 +18,6 @@ urlpatterns = [
     path("tokens/<str:token_key>/revoke/", views.TokenRevokeView.as_view(), name="token-revoke"),
     path("dealership/", views.DealershipSettingsView.as_view(), name="dealership"),
     path("audit/", views.AuditView.as_view(), name="audit"),
+    path("access-log/", views.AccessLogView.as_view(), name="access-log"),
+    path("access-log/export/", views.AccessLogExportView.as_view(), name="access-log-export"),
 ]

@@ -5,6 +5,8 @@ Lists show the current dealership's users and tokens; a user or token of another
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -12,9 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 
+from .. import access_log
 from ..exceptions import ApplicationError
 from ..views import DealershipMixin, ServiceFormView, confirm_step, confirmed, refusal_status
-from . import forms, selectors, services
+from . import access_export, forms, selectors, services
+
+#: access events per page of the access log
+ACCESS_EVENTS_PER_PAGE = 50
 
 
 class StaffMixin(DealershipMixin):
@@ -221,7 +227,12 @@ class TokenCreateView(StaffFormView):
     def perform(self, form):
         data = form.cleaned_data
         return services.token_issue(
-            acting_user=self.request.user, user=data["user"], name=data["name"], days=data["days"]
+            acting_user=self.request.user,
+            user=data["user"],
+            name=data["name"],
+            days=data["days"],
+            dealership=self.dealership,
+            request=self.request,
         )
 
     def form_valid(self, form):
@@ -254,7 +265,7 @@ class TokenRevokeView(StaffMixin, View):
                 cancel=reverse("staff:tokens"),
                 fields=[("next", request.POST.get("next", ""))],
             )
-        services.token_revoke(acting_user=request.user, token=token)
+        services.token_revoke(acting_user=request.user, token=token, dealership=self.dealership, request=request)
         messages.success(request, _("Token “%(name)s” revoked: it no longer works.") % {"name": token.name})
         target = request.POST.get("next", "")
         return redirect(target if target.startswith("/staff/") else reverse("staff:tokens"))
@@ -269,7 +280,12 @@ class DealershipSettingsView(StaffFormView):
 
     def get_initial(self):
         d = self.dealership
-        return {"name": d.name, "time_zone": d.time_zone, "plate_prefix": d.plate_prefix}
+        return {
+            "name": d.name,
+            "time_zone": d.time_zone,
+            "plate_prefix": d.plate_prefix,
+            "consent_text": d.consent_text,
+        }
 
     def get_success_url(self):
         return reverse("staff:dealership")
@@ -288,3 +304,68 @@ class AuditView(StaffMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "events": selectors.audit_events(dealership=self.dealership)}
+
+
+class AccessLogMixin(StaffMixin):
+    """The access log's filters, read from the query string (the page and its export share them)."""
+
+    action = "audit.view"
+    tab = "access-log"
+
+    def filter_form(self) -> forms.AccessLogFilterForm:
+        query = self.request.GET
+        bound = any(query.get(name) for name in forms.AccessLogFilterForm.base_fields)
+        return forms.AccessLogFilterForm(
+            query if bound else None, users=selectors.access_log_users(dealership=self.dealership)
+        )
+
+
+class AccessLogView(AccessLogMixin, TemplateView):
+    """Who looked at or exported whose personal data, failed to sign in, or created or revoked a token: the
+    dealership's access events, newest first, filtered and paginated. Nothing here edits them."""
+
+    template_name = "staff/access_log.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = self.filter_form()
+        context["form"] = form
+        if form.is_bound and not form.is_valid():
+            context["invalid"] = True
+            return context
+        filters = form.filters() if form.is_bound else {}
+        events = selectors.access_log_filtered(dealership=self.dealership, **filters)
+        page = Paginator(events, ACCESS_EVENTS_PER_PAGE).get_page(self.request.GET.get("page"))
+        shown = selectors.customers_shown(dealership=self.dealership, ids={event.customer_id for event in page})
+        for event in page:
+            event.customer_shown = shown.get(event.customer_id)
+        context.update(page=page, filtered=form.is_bound, formats=access_export.FORMATS)
+        return context
+
+
+class AccessLogExportView(AccessLogMixin, View):
+    """The filtered access log as CSV or XLSX (``?format=``); the export itself is one access event."""
+
+    def get(self, request):
+        fmt = request.GET.get("format") or "csv"
+        if fmt not in access_export.FORMATS:
+            raise Http404(_("No such format: choose CSV or XLSX."))
+        form = self.filter_form()
+        if form.is_bound and not form.is_valid():
+            errors = "; ".join(str(error) for errors in form.errors.values() for error in errors)
+            return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+        filters = form.filters() if form.is_bound else {}
+        events = selectors.access_log_filtered(dealership=self.dealership, **filters)
+        content = access_export.render(events, dealership=self.dealership, fmt=fmt)
+        access_log.record(
+            access_log.Kind.EXPORT,
+            request=request,
+            dealership=self.dealership,
+            what=f"access log ({fmt})",
+            customers=selectors.distinct_customers(events),
+            details={name: str(getattr(value, "pk", value)) for name, value in filters.items() if value},
+        )
+        response = HttpResponse(content, content_type=access_export.CONTENT_TYPES[fmt])
+        response["Content-Disposition"] = f'attachment; filename="{access_export.filename(self.dealership, fmt)}"'
+        response["Cache-Control"] = "no-store"
+        return response
