@@ -1,3 +1,10 @@
 """Possible duplicates and their merge (privacy.merge)."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views_merge
+
+urlpatterns = [
+    path("", views_merge.DuplicateListView.as_view(), name="duplicates"),
+    path("merge/", views_merge.MergeView.as_view(), name="merge"),
+]

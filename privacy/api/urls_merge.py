@@ -1,3 +1,10 @@
 """API of possible duplicates and their merge."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import merge
+
+urlpatterns = [
+    path("", merge.DuplicateListView.as_view(), name="api-privacy-duplicates"),
+    path("merge/", merge.MergeView.as_view(), name="api-privacy-merge"),
+]
