@@ -267,7 +267,8 @@ def customer_change_history(*, dealership: Dealership, customer: Customer, limit
     vehicle_ids = VehicleOwnership.objects.filter(customer=customer, vehicle__dealership=dealership).values(
         "vehicle_id"
     )
-    hidden = ("dealership", "flag_possible_duplicate")  # the store, and a flag the nightly job keeps
+    # the store, a flag the nightly job keeps, and the phone's lookup columns (they follow the number)
+    hidden = ("dealership", "flag_possible_duplicate", "phone_hash", "phone_last4")
     events = ConsentEvent.objects.filter(customer=customer, customer__dealership=dealership).select_related(
         "recorded_by"
     )

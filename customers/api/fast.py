@@ -11,6 +11,7 @@ and the rows are written, column by column, by a plan derived once from the seri
   boolean, integer) is copied;
 - a ``get_FOO_display`` field takes its label from a map of FOO's choices, translated once per language;
 - a date or datetime is written as DRF writes it (ISO 8601; a datetime in the current time zone, ``Z`` for UTC);
+- a customer's phone (stored encrypted) is decrypted and masked as ``MaskedPhoneField`` writes it;
 - a phone stored as a mainland mobile number in E.164 (``+861…``, 14 characters) is written as stored, which
   is what ``str(PhoneNumber)`` gives for it, valid or not; any other phone goes the serializer's way;
 - any other field on a column calls the serializer field's own ``to_representation``; ``None`` stays ``None``.
@@ -39,6 +40,10 @@ from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import fields, serializers
 from rest_framework.settings import api_settings
 
+from dealercrm.core import crypto
+from dealercrm.core.fields import EncryptedPhoneField
+from dealercrm.core.privacy import mask_phone
+
 #: ``to_representation`` of these DRF fields gives back a value of the matching column type unchanged
 #: (``str(text)``, a choice's value, ``bool``, ``int``); the model field types each applies to
 UNCHANGED = {
@@ -63,12 +68,14 @@ class Plan:
     values: tuple[str, ...]  # what to select (model columns)
     annotations: dict  # and what to select as expressions
     #: (output key, kind, argument): kind is "labels" (model field), "datetime" (serializer field),
-    #: "phone" (None) or "field" (serializer field)
+    #: "phone" (None), "masked_phone" (None), "decrypted_field" (serializer field) or "field" (serializer field)
     conversions: tuple[tuple[str, str, object], ...]
 
 
 def plan_for(serializer_class) -> Plan | None:
     """The plan for ``serializer_class``'s readable fields, or None when a field needs the serializer."""
+    from .serializers import MaskedPhoneField
+
     serializer = serializer_class(context={})
     model = serializer.Meta.model
     if type(serializer).to_representation is not serializers.Serializer.to_representation:
@@ -91,7 +98,16 @@ def plan_for(serializer_class) -> Plan | None:
         elif source in columns:
             column = source
             model_field = columns[column]
-            if isinstance(model_field, PhoneNumberModelField) and type(field) is PhoneNumberField:
+            if isinstance(model_field, EncryptedPhoneField) and type(field) is MaskedPhoneField:
+                # The ciphertext as stored, decrypted and masked here (a list never shows a number in full).
+                annotations[PHONE_TEXT] = models.ExpressionWrapper(F(column), output_field=models.TextField())
+                column = PHONE_TEXT
+                conversions.append((field.field_name, "masked_phone", None))
+            elif isinstance(model_field, EncryptedPhoneField):  # any other field: given the decrypted number
+                annotations[PHONE_TEXT] = models.ExpressionWrapper(F(column), output_field=models.TextField())
+                column = PHONE_TEXT
+                conversions.append((field.field_name, "decrypted_field", field))
+            elif isinstance(model_field, PhoneNumberModelField) and type(field) is PhoneNumberField:
                 annotations[PHONE_TEXT] = models.ExpressionWrapper(F(column), output_field=models.TextField())
                 column = PHONE_TEXT
                 conversions.append((field.field_name, "phone", None))
@@ -167,6 +183,15 @@ def phone(text: str):
     return phone_as_serializer(text)
 
 
+def masked_phone(token: str) -> str:
+    """What ``MaskedPhoneField`` writes for a phone stored as the ciphertext ``token``."""
+    return mask_phone(crypto.decrypt(token)) if token else ""
+
+
+def _decrypted(write, token: str):
+    return write(phone_to_python(crypto.decrypt(token)))
+
+
 def phone_as_serializer(text: str):
     return PhoneNumberField().to_representation(phone_to_python(text))
 
@@ -207,6 +232,10 @@ class Rows:
                 convert = _skip_none(date.isoformat)
             elif kind == "phone":
                 convert = _skip_none(phone if e164 else phone_as_serializer)
+            elif kind == "masked_phone":
+                convert = _skip_none(masked_phone)
+            elif kind == "decrypted_field":
+                convert = _skip_none(partial(_decrypted, argument.to_representation))
             else:
                 convert = _skip_none(argument.to_representation)
             self.conversions.append((plan.names.index(name), convert))

@@ -4,13 +4,18 @@ import re
 
 import django_filters as filters
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.filters import SearchFilter
 
 from .. import phones
 from ..models import Appointment, Customer, FuelType, Payer, ServiceVisit, Vehicle, VisitType
 from ..validators import normalize_plate, normalize_vin
+
+#: a search term that may be a phone number: digits, with a leading + and the usual separators
+PHONE_TERM = re.compile(r"\+?[\d\- ()]+")
 
 
 def phone_digits(value: str) -> str:
@@ -21,6 +26,20 @@ def phone_digits(value: str) -> str:
     if digits.startswith("0") and len(digits) >= 10:  # a landline with its trunk 0: stored as +86 755…
         digits = digits[1:]
     return digits
+
+
+class CustomerSearchFilter(SearchFilter):
+    """``?search=`` over the ``search_fields`` and, for a term that is a phone number or its end (4 digits or
+    more, spaces and +86 ignored), the customers with that number (``customers.phones``: the column is
+    encrypted, so the number is found by its hash or its last four digits, never by ``LIKE``)."""
+
+    def filter_queryset(self, request, queryset, view):
+        found = super().filter_queryset(request, queryset, view)
+        terms = self.get_search_terms(request)
+        digits = phone_digits(terms[0]) if len(terms) == 1 and PHONE_TERM.fullmatch(terms[0]) else ""
+        if len(digits) < phones.PARTIAL_MIN_DIGITS:
+            return found
+        return queryset.filter(Q(pk__in=found.values("pk")) | phones.matching(queryset, digits))
 
 
 class _IdField(forms.IntegerField):

@@ -10,7 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
+from dealercrm.core.privacy import mask_phone
+
 from .. import selectors
+from ..consent import TEXT_MAX_LENGTH
 from ..models import (
     Appointment,
     ConsentChannel,
@@ -74,8 +77,24 @@ class DealershipScopedSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(message, code="unique")
 
 
+class MaskedPhoneField(PhoneNumberField):
+    """A customer's phone as the API shows it: masked (``138****5678``), in full (E.164) only when the view put
+    ``reveal_phone`` in the context: the caller asked for it (``?reveal=phone``), may see it, and the reveal was
+    logged (``customers.reveal``). Written in full, as ever."""
+
+    def to_representation(self, value):
+        if self.context.get("reveal_phone"):
+            return super().to_representation(value)
+        return mask_phone(value)
+
+
+class RevealedPhoneSerializer(serializers.Serializer):
+    phone = serializers.CharField(help_text=_("In E.164, e.g. +8613812345678."))
+    national = serializers.CharField(help_text=_("As dialled at home, e.g. 13812345678."))
+
+
 class CustomerSummarySerializer(serializers.ModelSerializer):
-    phone = PhoneNumberField(read_only=True)
+    phone = MaskedPhoneField(read_only=True, help_text=_("Masked: 138****5678."))
 
     class Meta:
         model = Customer
@@ -84,7 +103,13 @@ class CustomerSummarySerializer(serializers.ModelSerializer):
 
 
 class CustomerSerializer(DealershipScopedSerializer):
-    phone = PhoneNumberField(region="CN")
+    phone = MaskedPhoneField(
+        region="CN",
+        help_text=_(
+            "Written in full; read masked (138****5678) unless the customer is read with ?reveal=phone by a role "
+            "that may see it (each such read is logged)."
+        ),
+    )
     marketing_consent = serializers.BooleanField(
         required=False,
         help_text=_(
@@ -156,11 +181,46 @@ class ConsentEventSerializer(serializers.ModelSerializer):
         required=False, help_text=_("When the customer gave or withdrew consent; defaults to now.")
     )
     recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    text_shown = serializers.CharField(
+        required=False,
+        allow_blank=False,
+        max_length=TEXT_MAX_LENGTH,
+        help_text=_(
+            "The words the customer was shown or read before answering, kept as the proof; defaults to the "
+            "store's consent text."
+        ),
+    )
+    reference = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text=_("Your own reference of this consent (a form's or a session's id), kept with it."),
+    )
 
     class Meta:
         model = ConsentEvent
-        fields = ["id", "granted", "channel", "channel_display", "occurred_at", "note", "recorded_by", "created_at"]
-        read_only_fields = ["created_at"]
+        fields = [
+            "id",
+            "granted",
+            "channel",
+            "channel_display",
+            "occurred_at",
+            "note",
+            "text_shown",
+            "reference",
+            "import_run",
+            "source_file",
+            "source_line",
+            "recorded_by",
+            "created_at",
+        ]
+        read_only_fields = ["import_run", "source_file", "source_line", "created_at"]
+
+    def validate_text_shown(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError(_("Give the text the customer was shown, or leave the field out."))
+        return value
 
 
 class VehicleSerializer(DealershipScopedSerializer):

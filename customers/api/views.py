@@ -5,9 +5,12 @@ DELETE answers 405.
 """
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from dealercrm.core.api import HasAction
@@ -15,7 +18,9 @@ from dealercrm.core.roles import can
 from dealercrm.core.viewsets import FORBIDDEN, NOT_FOUND, ScopedViewSet
 
 from .. import selectors, services
+from ..consent import consent_text_for
 from ..models import Appointment, ConsentChannel, ConsentEvent, Customer, ServiceVisit, Vehicle, VisitType
+from ..reveal import may_reveal, phone_reveal
 from . import fast, filters, serializers
 
 
@@ -51,7 +56,8 @@ class CustomerViewSet(
     selector = staticmethod(selectors.customer_list)
     serializer_class = serializers.CustomerSerializer
     filterset_class = filters.CustomerFilter
-    search_fields = ["name", "customer_no", "vehicles__plate", "vehicles__vin"]  # a phone: ?phone=
+    filter_backends = [DjangoFilterBackend, filters.CustomerSearchFilter, OrderingFilter]
+    search_fields = ["name", "customer_no", "vehicles__plate", "vehicles__vin"]  # and a phone, by its hash
     ordering_fields = ["id", "updated_at", "customer_no"]
     action_permissions = {
         "list": "customer.view",
@@ -61,7 +67,58 @@ class CustomerViewSet(
         "partial_update": "customer.edit",
         "consent": "customer.view",
         "consent_create": "customer.consent",
+        "reveal_phone_action": "phone.reveal",
     }
+    #: set by ``retrieve`` when the caller asked for the full number and may see it (the reveal is logged)
+    reveal_phone = False
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "reveal_phone": self.reveal_phone}
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "reveal",
+                str,
+                enum=["phone"],
+                description=_(
+                    "phone: the number in full instead of masked, for the roles that may see it (otherwise 403). "
+                    "Each such read is logged."
+                ),
+            )
+        ],
+        responses={200: serializers.CustomerSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def retrieve(self, request, *args, **kwargs):
+        reveal = request.query_params.get("reveal")
+        if reveal is None:
+            return super().retrieve(request, *args, **kwargs)
+        if reveal != "phone":
+            raise ValidationError({"reveal": [_("Only “phone” can be revealed.")]}, code="invalid")
+        customer = self.get_object()
+        if not may_reveal(request.user):
+            raise PermissionDenied(_("Your role sees phone numbers masked."), code="phone_masked")
+        phone_reveal(customer=customer, user=request.user, via="API: customer ?reveal=phone", request=request)
+        self.reveal_phone = True
+        return Response(self.get_serializer(customer).data)
+
+    @extend_schema(
+        summary=_("The customer's full phone number (logged)"),
+        request=None,
+        responses={200: serializers.RevealedPhoneSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="reveal-phone",
+        url_name="reveal-phone",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def reveal_phone_action(self, request, pk=None):
+        customer = self.get_object()
+        national = phone_reveal(customer=customer, user=request.user, via="API: reveal-phone", request=request)
+        return Response({"phone": str(customer.phone), "national": national})
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
@@ -107,7 +164,9 @@ class CustomerViewSet(
         customer = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        event = services.consent_record(customer=customer, acting_user=request.user, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        data.setdefault("text_shown", consent_text_for(self.dealership))  # the client showed the store's text
+        event = services.consent_record(customer=customer, acting_user=request.user, **data)
         return Response(self.get_serializer(event).data, status=status.HTTP_201_CREATED)
 
 

@@ -165,6 +165,8 @@ def _import(result: ImportResult, opened: dict[str, DmsFile], *, dealership, act
                 dry_run=result.dry_run,
                 bulk=bulk,
                 history_reason=history_reason(run),
+                import_run=run,
+                file_names={kind: report.name for kind, report in result.files.items()},
             )
             stage.begin(list(opened))
             for kind, dms_file in opened.items():

@@ -28,6 +28,7 @@ from customers.validators import (
     plate_error,
     vin_error,
 )
+from dealercrm.core.privacy import mask_phone
 
 from .report import RowError
 from .schema import Column, FileSchema
@@ -174,6 +175,14 @@ def _money(column: Column):
         return f"{whole}.{decimals}" if decimals else whole
 
     return convert
+
+
+def _echoed(column: Column, value: str) -> str:
+    """A bad cell as the report echoes it: a phone column's value masked once it has the digits of a number
+    (the report is kept with the run: no plain number in the database), anything shorter as written."""
+    if column.kind == "phone" and sum(c.isdigit() for c in value) >= 7:
+        return mask_phone("".join(c for c in value if c.isdigit()))
+    return value
 
 
 def _phone(column: Column):
@@ -392,7 +401,7 @@ class ChunkChecker:
                             self.schema.kind,
                             int(row_no[i]),
                             header,
-                            str(column_raw[i]),
+                            _echoed(column, str(column_raw[i])),
                             column_reasons[i],
                             code=getattr(column_reasons[i], "code", ""),
                         )

@@ -35,6 +35,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import phones
 from customers.models import (
     ConsentChannel,
     ConsentEvent,
@@ -61,7 +62,9 @@ _STAGE_COLUMNS = {
     CUSTOMERS: [
         ("customer_no", Customer, "customer_no"),
         ("name", Customer, "name"),
-        ("phone", Customer, "phone"),
+        ("phone", Customer, "phone"),  # encrypted (customers.phones), with its hash and last four digits
+        ("phone_hash", Customer, "phone_hash"),
+        ("phone_last4", Customer, "phone_last4"),
         ("gender", Customer, "gender"),
         ("birthday", Customer, "birthday"),
         ("city", Customer, "city"),
@@ -120,6 +123,18 @@ _FREE_TEXT = {
 }
 
 
+def _encrypted_phones(plain: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The checked E.164 numbers of a chunk as the three stored columns (customers.phones.stored_columns):
+    ciphertext, keyed hash, last four digits; None stays None. A number repeated in the chunk is encrypted once."""
+    codes, uniques = pd.factorize(plain, use_na_sentinel=True)
+    stored = [phones.stored_columns(number) for number in uniques]
+    columns = []
+    for position in range(3):
+        values = np.array([column[position] for column in stored] + [None], dtype=object)
+        columns.append(values[codes])  # code -1 (no number) picks the trailing None
+    return tuple(columns)
+
+
 def _table(model) -> str:
     return model._meta.db_table
 
@@ -131,7 +146,15 @@ class Staging:
     """The staging tables of one import, inside the import's transaction."""
 
     def __init__(
-        self, *, dealership, acting_user=None, dry_run: bool = False, bulk: bool = False, history_reason: str = ""
+        self,
+        *,
+        dealership,
+        acting_user=None,
+        dry_run: bool = False,
+        bulk: bool = False,
+        history_reason: str = "",
+        import_run=None,
+        file_names: dict | None = None,
     ):
         self.dealership = dealership
         self.dry_run = dry_run
@@ -152,6 +175,9 @@ class Staging:
             "user": getattr(acting_user, "pk", None),
             "dms": ConsentChannel.DMS,
             "reason": self.history_reason[:100],
+            # the consent events' proof: this import and the customers file's name (and each row's line)
+            "run": getattr(import_run, "pk", None),
+            "customers_file": (file_names or {}).get(CUSTOMERS, "")[:255],
         }
         self.staged = dict.fromkeys(_STAGE_COLUMNS, 0)
         self._advisors: dict[str, int] | None = None
@@ -258,6 +284,8 @@ class Staging:
         for name, values in chunk.values.items():
             columns[rename.get(name, name)] = values[valid]
         if kind == CUSTOMERS:
+            if "phone" in columns:
+                columns["phone"], columns["phone_hash"], columns["phone_last4"] = _encrypted_phones(columns["phone"])
             consent = columns.pop("marketing_consent", None)
             consent_date = columns.pop("consent_date", None)
             if consent is not None:
@@ -519,7 +547,7 @@ class Staging:
         # Which rows are stored, and whether the file's consent is newer than the last recorded change.
         self._execute(
             f"""UPDATE {stage} AS s SET target_id = t.id,
-                consent_applies = (s.consent IS NOT NULL AND (t.consent_changed_at IS NULL
+                consent_applies = (t.erased_at IS NULL AND s.consent IS NOT NULL AND (t.consent_changed_at IS NULL
                     OR (s.consent_at IS NOT NULL AND s.consent_at > t.consent_changed_at)))
                 FROM {table} AS t WHERE t.dealership_id = %(d)s AND t.customer_no = s.customer_no"""
         )
@@ -530,6 +558,9 @@ class Staging:
             "channel": "%(dms)s",
             "recorded_by_id": "%(user)s",
             "note": "%(note)s",
+            "import_run_id": "%(run)s",
+            "source_file": "%(customers_file)s",
+            "source_line": "s.row_no",
             "created_at": "%(now)s",
         }
         note = {"note": _("From the DMS export")}
@@ -544,7 +575,10 @@ class Staging:
             Customer,
             assignments={
                 "name": "COALESCE(s.name, t.name)",
-                "phone": "COALESCE(s.phone, t.phone)",
+                # the ciphertext changes only with the number (its hash): an unchanged row stays unchanged
+                "phone": "CASE WHEN s.phone_hash IS NULL OR s.phone_hash = t.phone_hash THEN t.phone ELSE s.phone END",
+                "phone_hash": "COALESCE(s.phone_hash, t.phone_hash)",
+                "phone_last4": "COALESCE(s.phone_last4, t.phone_last4)",
                 "gender": "COALESCE(s.gender, t.gender)",
                 "birthday": "COALESCE(s.birthday, t.birthday)",
                 "city": "COALESCE(s.city, t.city)",
@@ -555,7 +589,7 @@ class Staging:
                 "consent_channel": applies.format(new="%(dms)s", column="consent_channel"),
             },
             source=f"{stage} AS s",
-            where="t.id = s.target_id",
+            where="t.id = s.target_id AND t.erased_at IS NULL",  # an erased customer is not re-identified
         )
         created = self._insert(
             Customer,
@@ -564,6 +598,8 @@ class Staging:
                 "customer_no": "s.customer_no",
                 "name": "s.name",
                 "phone": "s.phone",
+                "phone_hash": "COALESCE(s.phone_hash, '')",
+                "phone_last4": "COALESCE(s.phone_last4, '')",
                 "gender": "COALESCE(s.gender, '')",
                 "birthday": "s.birthday",
                 "city": "COALESCE(s.city, '')",

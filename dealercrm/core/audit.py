@@ -25,6 +25,9 @@ from datetime import datetime
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from .fields import EncryptedPhoneField
+from .privacy import mask_phone
+
 #: the longest reason a history row keeps (simple-history's ``history_change_reason`` is 100 characters)
 REASON_LENGTH = 100
 
@@ -136,6 +139,8 @@ class HistoryEntry:
 def _shown(field, value, related: dict) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(field, EncryptedPhoneField):  # a history shows a number as every page does: masked
+        return mask_phone(value)
     if getattr(field, "choices", None):
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(field, models.ForeignKey):

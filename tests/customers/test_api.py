@@ -335,7 +335,8 @@ def test_create_a_customer(advisor, api_client_for, dealership):
     # then the customer is stored in E.164 with the consent recorded as given through the API
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["phone"] == "+8613912345678"
+    assert body["phone"] == "139****5678"  # masked in the answer
+    assert str(Customer.objects.get(pk=body["id"]).phone) == "+8613912345678"
     assert body["gender"] == "F"
     assert body["gender_display"] == "Female"
     customer = Customer.objects.get(pk=body["id"])
@@ -528,7 +529,7 @@ def test_create_a_vehicle(advisor, api_client_for, szr):
         "id": szr["customer"].pk,
         "customer_no": "C0001",
         "name": "张伟",
-        "phone": "+8613800138000",
+        "phone": "138****8000",
     }
     assert VehicleOwnership.objects.filter(vehicle_id=body["id"], customer=szr["customer"]).exists()
 

@@ -12,12 +12,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 from phonenumber_field.phonenumber import to_python as phone_to_python
+from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
 from customers.api import fast
 from customers.api.serializers import CustomerSerializer
 from customers.api.views import CustomerViewSet
 from customers.models import Channel, ConsentChannel, Customer, Gender, MemberTier
+from dealercrm.core import crypto
 from tests.factories import CustomerFactory, VehicleFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,8 +120,9 @@ def test_a_page_is_byte_for_byte_the_serializers(varied, advisor, api_client_for
     assert gender_labels["F"] == ("Female" if language == "en" else "女")
     assert gender_labels[""] == ""
     phones = {row["customer_no"]: row["phone"] for row in results}
-    assert phones["F0000"] == phones["F0006"] == "+8613800138000"  # the DMS's 13800138000 written as E.164
-    assert (phones["F0007"], phones["F0008"], phones["F0009"]) == ("+8613800138001", "+86abc", "")
+    # masked (never in full in a list): the DMS's 13800138000 stored as E.164, then masked
+    assert phones["F0000"] == phones["F0006"] == "138****8000"
+    assert (phones["F0007"], phones["F0008"], phones["F0009"]) == ("138****8001", "***", None)
     assert any(row["birthday"] is None for row in results) and any(row["birthday"] for row in results)
     assert any(row["consent_changed_at"] is None for row in results)
 
@@ -220,15 +223,19 @@ def test_a_serializer_the_plan_cannot_read_falls_back_to_the_serializer():
 
 def test_every_mobile_prefix_is_written_as_the_serializer_writes_it():
     """``MOBILE_E164`` claims that ``str(PhoneNumber)`` of such a stored phone is the stored text: checked over
-    every prefix 130 … 199 with random numbers, valid or not, against phonenumbers itself."""
+    every prefix 130 … 199 with random numbers, valid or not, against phonenumbers itself; and the customer's
+    encrypted number is masked as the serializer masks it."""
     rng = random.Random(10)
-    field = CustomerSerializer().fields["phone"]
+    field = PhoneNumberField()
+    masked = CustomerSerializer().fields["phone"]
     for prefix in range(130, 200):
         for _ in range(20):
             stored = f"+86{prefix}{rng.randrange(10**8):08d}"
             assert fast.phone(stored) == field.to_representation(phone_to_python(stored)), stored
+            assert fast.masked_phone(crypto.encrypt(stored)) == masked.to_representation(phone_to_python(stored))
     for stored in PHONES[4:-1]:  # and the shapes that take the serializer's way
         assert fast.phone(stored) == field.to_representation(phone_to_python(stored)), stored
+        assert fast.masked_phone(crypto.encrypt(stored)) == masked.to_representation(phone_to_python(stored))
 
 
 def test_the_browsable_api_shows_the_fast_page(varied, advisor, api_client_for):
