@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from dealercrm.core.docs import ApiRootView
 
 from . import api, import_api
+from .api.consent_history import ConsentHistoryApiView
 
 router = DefaultRouter()
 router.APIRootView = ApiRootView  # the index, like every endpoint, declares its role-table action
@@ -16,4 +17,5 @@ urlpatterns = router.urls
 urlpatterns += [
     path("import/", import_api.DmsImportApiView.as_view(), name="api-import"),
     path("imports/<int:pk>/", import_api.ImportRunApiView.as_view(), name="api-import-status"),
+    path("customers/<int:id>/consent-history/", ConsentHistoryApiView.as_view(), name="api-customer-consent-history"),
 ]

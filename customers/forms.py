@@ -6,7 +6,7 @@ phone in region CN) but never ``save()``: customers/services.py does the writing
 
 from decimal import Decimal
 
-from crispy_forms.layout import Column, Fieldset, Layout, Row
+from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -108,7 +108,12 @@ class CustomerForm(forms.ModelForm):
 
 
 class ConsentForm(forms.Form):
-    """Record a grant or withdrawal of marketing consent: the PIPL record."""
+    """Record a grant or withdrawal of marketing consent: the PIPL record, with its proof.
+
+    The page shows the store's consent text (``customers.consent.consent_text_for``) for the advisor to read out
+    or show; the text travels with the form (``text_shown``) and is kept with the event. Should the store's text
+    change between showing and recording, the form asks to read the new one instead of keeping the wrong words.
+    """
 
     granted = forms.TypedChoiceField(
         label=_("Marketing consent"),
@@ -118,7 +123,11 @@ class ConsentForm(forms.Form):
     )
     channel = forms.ChoiceField(
         label=_("Through"),
-        choices=[(c.value, c.label) for c in ConsentChannel if c not in (ConsentChannel.DMS, ConsentChannel.API)],
+        choices=[
+            (c.value, c.label)
+            for c in ConsentChannel
+            if c not in (ConsentChannel.DMS, ConsentChannel.API, ConsentChannel.SURVEY)
+        ],
         initial=ConsentChannel.COUNTER,
     )
     note = forms.CharField(
@@ -127,10 +136,43 @@ class ConsentForm(forms.Form):
         required=False,
         help_text=_("For example: signed the paper form; asked on the phone to stop offers."),
     )
+    text_shown = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
 
-    def __init__(self, *args, **kwargs):
+    caption = _("Read this to the customer, or show it, before they answer:")
+
+    def __init__(self, *args, consent_text: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        self.consent_text = consent_text
+        self.fields["text_shown"].initial = consent_text
+        self.posted_text = None
+        if self.is_bound:  # kept to compare; the page shows (and posts again) the store's text as it is now
+            name = self.add_prefix("text_shown")
+            # a post without the field (not this page's form) is taken to have shown the text as it is now
+            self.posted_text = self.data.get(name, consent_text)
+            self.data = self.data.copy()
+            self.data[name] = consent_text
         self.helper = fields_only_helper()
+        self.helper.layout = Layout(
+            HTML(
+                '<figure class="border rounded bg-body-tertiary p-3 mb-3" id="consent-text" data-testid="consent-text">'
+                '<figcaption class="small text-body-secondary mb-1">{{ form.caption }}</figcaption>'
+                '<blockquote class="mb-0">{{ form.consent_text|linebreaksbr }}</blockquote></figure>'
+            ),
+            "granted",
+            "channel",
+            "note",
+            "text_shown",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if (self.posted_text or "").strip() != self.consent_text.strip():
+            raise ValidationError(
+                _("The store's consent text has changed since this page was opened: read the text below again."),
+                code="consent_text_changed",
+            )
+        cleaned["text_shown"] = self.consent_text
+        return cleaned
 
 
 class VehicleForm(forms.ModelForm):

@@ -14,6 +14,7 @@ from dealercrm.core.exceptions import ApplicationError, StateConflict
 from dealercrm.core.models import Dealership
 
 from . import phones
+from .consent import TEXT_MAX_LENGTH, consent_text_for
 from .models import (
     Appointment,
     ConsentChannel,
@@ -122,6 +123,7 @@ def customer_create(
     acting_user=None,
     consent: bool | None = None,
     consent_channel: str = ConsentChannel.COUNTER,
+    consent_text: str | None = None,
     **data,
 ) -> Customer:
     customer = Customer(dealership=dealership)
@@ -132,8 +134,14 @@ def customer_create(
         unique_code="customer_no_taken",
     )
     _flag_phone(customer)
-    if consent is not None:
-        consent_record(customer=customer, granted=consent, channel=consent_channel, acting_user=acting_user)
+    if consent is not None:  # asked just now (the counter's form, the API): the store's text is what was asked
+        consent_record(
+            customer=customer,
+            granted=consent,
+            channel=consent_channel,
+            acting_user=acting_user,
+            text_shown=consent_text if consent_text is not None else consent_text_for(dealership),
+        )
     return customer
 
 
@@ -159,6 +167,35 @@ def customer_update(*, customer: Customer, acting_user=None, **data) -> Customer
     return customer
 
 
+def _consent_proof(
+    customer: Customer, *, text_shown: str, reference: str, source_file: str, source_line, import_run
+) -> dict:
+    """The proof kept with a consent event, checked: the text shown (at most ``TEXT_MAX_LENGTH`` characters),
+    a reference, the import's file and line, and the import run, which must be the customer's dealership's."""
+    text_shown = (text_shown or "").strip()
+    if len(text_shown) > TEXT_MAX_LENGTH:
+        raise ApplicationError(
+            _("The consent text shown is longer than %(n)d characters.") % {"n": TEXT_MAX_LENGTH},
+            code="consent_text_too_long",
+            fields={"text_shown": [_("At most %(n)d characters.") % {"n": TEXT_MAX_LENGTH}]},
+        )
+    if import_run is not None and import_run.dealership_id != customer.dealership_id:
+        raise ApplicationError(_("That record belongs to another dealership."), code="other_dealership")
+    if source_line is not None and (not isinstance(source_line, int) or source_line < 1):
+        raise ApplicationError(
+            _("The source line is a whole number from 1."),
+            code="invalid_source_line",
+            fields={"source_line": [_("The source line is a whole number from 1.")]},
+        )
+    return {
+        "text_shown": text_shown,
+        "reference": (reference or "").strip(),
+        "source_file": (source_file or "").strip(),
+        "source_line": source_line,
+        "import_run": import_run,
+    }
+
+
 @audited
 @transaction.atomic
 def consent_record(
@@ -169,17 +206,35 @@ def consent_record(
     acting_user=None,
     occurred_at: datetime | None = None,
     note: str = "",
+    text_shown: str = "",
+    reference: str = "",
+    source_file: str = "",
+    source_line: int | None = None,
+    import_run=None,
 ) -> ConsentEvent:
-    """Record a grant or withdrawal of marketing consent; the customer's flag follows the newest event.
+    """Record a grant or withdrawal of marketing consent with its proof; the customer's flag follows the newest
+    event.
 
-    ``occurred_at`` lies from 1990 to now at the store (``ConsentEvent.clean``); the event names who recorded
-    it, and the customer's change is in their history under the same user.
+    The proof (PIPL): ``text_shown``, the words the customer was shown or read (``customers.consent``:
+    the store's consent text); where it came from beyond its channel: ``reference`` (a survey's id, the SMS
+    reply's event id, "invitation 12" of a call), or the DMS ``import_run`` with its ``source_file`` and
+    ``source_line``; and who recorded it (``acting_user``; none for the customer's own survey or text).
+    ``occurred_at`` lies from 1990 to now at the store (``ConsentEvent.clean``); the customer's change is in
+    their history under the same user.
     """
     occurred_at = occurred_at or timezone.now()
     if channel not in ConsentChannel.values:
         raise ApplicationError(
             _("Unknown consent channel “%(channel)s”.") % {"channel": channel}, code="unknown_consent_channel"
         )
+    proof = _consent_proof(
+        customer,
+        text_shown=text_shown,
+        reference=reference,
+        source_file=source_file,
+        source_line=source_line,
+        import_run=import_run,
+    )
     event = ConsentEvent(
         customer=customer,
         granted=granted,
@@ -187,8 +242,9 @@ def consent_record(
         channel=channel,
         recorded_by=acting_user if getattr(acting_user, "pk", None) else None,
         note=note,
+        **proof,
     )
-    event.full_clean(exclude=["customer", "recorded_by"])
+    event.full_clean(exclude=["customer", "recorded_by", "import_run"])
     event.save()
     if customer.consent_changed_at is None or occurred_at >= customer.consent_changed_at:
         # Saved through the row (not a bare UPDATE), so that the customer's history records the change.
@@ -205,12 +261,23 @@ def consent_record(
 @audited
 @transaction.atomic
 def sms_opt_out_record(
-    *, customer: Customer, acting_user=None, occurred_at: datetime | None = None, note: str = ""
+    *,
+    customer: Customer,
+    acting_user=None,
+    occurred_at: datetime | None = None,
+    note: str = "",
+    text_shown: str = "",
+    reference: str = "",
 ) -> ConsentEvent:
     """The customer replied "T" (退订) to a text: SMS marketing stops (``sms_opt_out``), other channels keep the
     consent they gave (``Customer.sms_opt_out``). Recorded as a withdrawal through SMS in the consent history
-    (its note says it is for texts), and the customer's change in their history."""
+    (its note says it is for texts), with its proof: ``reference``, the gateway's event id of the reply, and
+    ``text_shown``, the marketing text the customer answered (the newest one sent to them); and the customer's
+    change in their history."""
     occurred_at = occurred_at or timezone.now()
+    proof = _consent_proof(
+        customer, text_shown=text_shown, reference=reference, source_file="", source_line=None, import_run=None
+    )
     event = ConsentEvent(
         customer=customer,
         granted=False,
@@ -218,8 +285,9 @@ def sms_opt_out_record(
         channel=ConsentChannel.SMS,
         recorded_by=acting_user if getattr(acting_user, "pk", None) else None,
         note=(note or _("Replied “T” to a text: marketing texts stop; other channels keep their consent."))[:200],
+        **proof,
     )
-    event.full_clean(exclude=["customer", "recorded_by"])
+    event.full_clean(exclude=["customer", "recorded_by", "import_run"])
     event.save()
     fresh = Customer.objects.select_for_update().get(pk=customer.pk)
     if not fresh.sms_opt_out:

@@ -7,7 +7,7 @@ read through selectors and write through services.
 from copy import copy
 
 from django.contrib import messages
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -16,12 +16,14 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
+from dealercrm.core import access_log
 from dealercrm.core.exceptions import ApplicationError
+from dealercrm.core.models import AccessEvent
 from dealercrm.core.roles import can
 from dealercrm.core.views import DealershipMixin, refusal_status
 from dealercrm.core.views import ServiceFormView as BaseServiceFormView
 
-from . import cards, page360, selectors, services
+from . import cards, consent, page360, selectors, services
 from .forms import ConsentForm, CustomerForm, VehicleForm, VisitForm
 from .models import Appointment, ConsentChannel, VisitType
 
@@ -210,24 +212,49 @@ class Customer360View(DealershipMixin, TemplateView):
         return context
 
 
-CONSENT_STATES = {
-    "granted": gettext_lazy("Granted"),
-    "not_given": gettext_lazy("Not given"),  # 未授权: refused, or never asked, and never granted before
-    "withdrawn": gettext_lazy("Withdrawn"),  # 已撤回: granted once, then taken back
-}
+CONSENT_STATES = consent.STATES
 
 
 def consent_context(customer, events: list) -> dict:
     """The consent card from the customer's history (``events``, newest first): each event as a grant, a
     refusal of a customer who never consented ("not given": an import's 否, say) or the withdrawal of an
-    earlier grant; and the customer's state read the same way."""
-    granted_before = False
-    for event in reversed(events):  # oldest first
-        event.state = "granted" if event.granted else ("withdrawn" if granted_before else "not_given")
-        event.state_label = CONSENT_STATES[event.state]
-        granted_before = granted_before or event.granted
-    state = "granted" if customer.marketing_consent else ("withdrawn" if granted_before else "not_given")
+    earlier grant, with where it came from (``source``: the import's file and line, or a reference); and the
+    customer's state read the same way."""
+    events, granted_before = consent.annotate_states(events)
+    for event in events:
+        event.source = consent.source_detail(event)
+    state = consent.current_state(customer, granted_before)
     return {"consent_events": events, "consent_state": state, "consent_state_label": CONSENT_STATES[state]}
+
+
+class ConsentExportView(DealershipMixin, View):
+    """The customer's consent history as evidence (``?format=json``, the default, or ``xlsx``): each event with
+    its proof, the customer's number and current state. Written to the access log, once per export."""
+
+    action = "privacy.manage"
+    formats = ("json", "xlsx")
+
+    def get(self, request, pk):
+        fmt = request.GET.get("format", "json").lower()
+        if fmt not in self.formats:
+            return HttpResponseBadRequest(_("Choose the format json or xlsx."))
+        customer = selectors.customer_get(dealership=self.dealership, pk=pk)
+        customer.dealership = self.dealership  # the same store: not read again
+        data = consent.evidence(customer)
+        if fmt == "xlsx":
+            response = HttpResponse(consent.evidence_xlsx(data), content_type=consent.XLSX_CONTENT_TYPE)
+        else:
+            response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="{consent.evidence_filename(customer, fmt)}"'
+        access_log.record(
+            AccessEvent.Kind.CONSENT_EXPORT,
+            request=request,
+            dealership=self.dealership,
+            customer=customer,
+            what=f"consent history ({fmt.upper()}, {len(data['events'])} events)",
+            details={"format": fmt, "events": len(data["events"]), "via": "page"},
+        )
+        return response
 
 
 # --- Forms -------------------------------------------------------------------------------------------------
@@ -317,12 +344,18 @@ class CustomerUpdateView(CustomerFormMixin, ServiceFormView):
 
 
 class ConsentCreateView(CustomerFormMixin, ServiceFormView):
+    """Record consent at the counter: the page shows the store's consent text for the advisor to read out or
+    show, and keeps it with the event as its proof."""
+
     action = "customer.consent"
     form_class = ConsentForm
     form_id = "consent-form"
     title = gettext_lazy("Record marketing consent")
     submit_label = gettext_lazy("Record consent")
     success_message = gettext_lazy("Consent recorded.")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "consent_text": consent.consent_text_for(self.dealership)}
 
     def get_initial(self):
         # Offer the opposite of the current state: that is what is being recorded, usually.
@@ -334,6 +367,7 @@ class ConsentCreateView(CustomerFormMixin, ServiceFormView):
             granted=form.cleaned_data["granted"],
             channel=form.cleaned_data["channel"],
             note=form.cleaned_data["note"],
+            text_shown=form.cleaned_data["text_shown"],
             acting_user=self.request.user,
         )
 

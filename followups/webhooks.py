@@ -15,8 +15,9 @@ transaction as the call's changes).
   "status": "delivered" | "bounced" | "failed", "error_code", "error_text"}``: the message and its touch become
   delivered, or bounced/failed with the gateway's code (a bounce flags the customer: ``flag_bounced``).
 * ``POST …/webhooks/sms/replies/`` ``{"event_id", "phone", "text"}``: "T", "TD" or a text with "退订" opts
-  the sender out of marketing texts (``customers.services.sms_opt_out_record``: the consent history, the
-  customer's history, and their pending marketing texts cancelled at once); other replies are only recorded.
+  the sender out of marketing texts (``customers.services.sms_opt_out_record``: the consent history, with the
+  reply's event id and the newest marketing text sent to them as its proof; the customer's history; and their
+  pending marketing texts cancelled at once); other replies are only recorded.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from dealercrm.core.api import error_response
 from dealercrm.core.audit import acting_as
 from dealercrm.core.schema import ErrorSerializer
 
-from .models import Message, Touch, TouchChannel, WebhookReceipt
+from .models import Message, Touch, TouchChannel, TouchClass, WebhookReceipt
 
 log = logging.getLogger(__name__)
 
@@ -252,5 +253,18 @@ class SmsReplyWebhook(_Webhook):
 
         customers = list(phones.same_number(Customer.objects.all(), data["phone"]))
         for customer in customers:
-            sms_opt_out_record(customer=customer)
+            # the proof: the gateway's event id of the reply, and the marketing text it answered
+            sms_opt_out_record(customer=customer, reference=data["event_id"], text_shown=last_marketing_text(customer))
         return "opted_out" if customers else "unknown_phone"
+
+
+def last_marketing_text(customer) -> str:
+    """The text of the newest marketing message sent to ``customer`` by SMS (what a "T" reply answers), or ""."""
+    body = (
+        Message.objects.filter(customer=customer, channel=TouchChannel.SMS, touch__touch_class=TouchClass.MARKETING)
+        .exclude(status__in=(Message.Status.FAILED, Message.Status.BOUNCED))
+        .order_by("-created_at", "-id")
+        .values_list("body", flat=True)
+        .first()
+    )
+    return body or ""
