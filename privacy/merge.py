@@ -21,7 +21,9 @@ Rules where a unique constraint would clash (documented per relation, ``RULES``)
   computes the survivor from all the visits, the merged ones included); their other results (runs before
   the survivor was on file) move, so a past run still counts them.
 
-The survivor's empty personal fields are filled from the merged customer (``FILLED_FIELDS``); their loyalty
+The survivor keeps its own name, number and phone number (a different number of the merged customer is not
+copied anywhere: it would leave the encrypted column). The survivor's empty personal fields are filled from the
+merged customer (``FILLED_FIELDS``); their loyalty
 points are added up; a do-not-contact wish or an SMS opt-out of either holds for the survivor; marketing
 consent follows the newer of the two customers' latest consent events (each customer's flag already follows
 their own newest event: ``customers.services.consent_record``), and the consent history of both is kept.

@@ -124,3 +124,40 @@ def test_an_edit_of_the_merged_customer_during_the_merge(pair, monkeypatch, lock
         # negative control: the edit "succeeded", and what it wrote is nowhere: lost
         assert "edit_error" not in outcome and outcome["edit"].city == "深圳"
         assert not Customer.objects.filter(city="深圳").exists()
+
+
+def test_two_opposite_merges_of_the_same_pair_do_not_deadlock(pair, monkeypatch):
+    # given A into B and B into A started together (rows locked in id order: the second waits for the first)
+    survivor, merged = pair
+    first_locked, released = threading.Event(), threading.Event()
+
+    def pause(s, m):
+        if not first_locked.is_set():
+            first_locked.set()
+            released.wait(timeout=1)
+
+    monkeypatch.setattr(merge, "_pause", pause)
+    outcome = {}
+
+    def do(name, keep, drop, wait_for=None):
+        try:
+            if wait_for is not None:
+                assert wait_for.wait(timeout=10)
+            merge.customers_merge(survivor=Customer.objects.get(pk=keep), merged=Customer.objects.get(pk=drop))
+            outcome[name] = "merged"
+        except StateConflict as exc:
+            outcome[name] = exc.code
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=do, args=("first", survivor.pk, merged.pk)),
+        threading.Thread(target=do, args=("second", merged.pk, survivor.pk, first_locked)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    # then the first merges, the second finds one customer gone and says so; one customer is left
+    assert outcome == {"first": "merged", "second": "merge_customer_gone"}
+    assert list(Customer.objects.values_list("pk", flat=True)) == [survivor.pk]
