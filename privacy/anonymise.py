@@ -103,7 +103,6 @@ def _identity(id_field: str) -> dict:
         "gender": "",
         "city": "",
         "notes": "",
-        "do_not_contact": True,
     }
 
 
@@ -152,5 +151,5 @@ def anonymise(*, customer_ids, now=None) -> dict[str, list[int]]:
 
     # The identity, on the record and in its history.
     Customer.history.model.objects.filter(id__in=ids).update(**_identity("id"))
-    Customer.objects.filter(pk__in=ids).update(**_identity("id"), erased_at=now, updated_at=now)
+    Customer.objects.filter(pk__in=ids).update(**_identity("id"), do_not_contact=True, erased_at=now, updated_at=now)
     return closed
