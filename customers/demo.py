@@ -39,6 +39,7 @@ from dealercrm.core.bulk import copy_rows
 from dealercrm.core.models import Dealership, Membership
 from dealercrm.core.roles import Role
 
+from . import phones
 from .importing.bulkload import BulkLoad
 from .models import (
     ConsentEvent,
@@ -861,6 +862,15 @@ def _const(value):
     return lambda start, stop: [value] * (stop - start)
 
 
+PHONE_COLUMNS = ("phone", "phone_hash", "phone_last4")
+
+
+def _stored_phones(numbers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The generated E.164 numbers as stored: ciphertext, keyed hash, last four digits (customers.phones)."""
+    stored = [phones.stored_columns(number) for number in numbers.tolist()]
+    return tuple(np.array(column, dtype=object) for column in zip(*stored, strict=True))
+
+
 def _col(array, convert=None):
     def get(start, stop):
         part = array[start:stop]
@@ -941,8 +951,12 @@ def demo_write(data: DemoData, *, dealership: Dealership, advisor) -> dict[str, 
             "dealership_id": _const(d_id),
             **{
                 name: _col(arr(c, name))
-                for name in ("customer_no", "name", "phone", "gender", "city", "preferred_channel", "member_tier")
+                for name in ("customer_no", "name", "gender", "city", "preferred_channel", "member_tier")
             },
+            # stored encrypted, with the keyed hash and last four digits that find it (customers.phones)
+            **dict(
+                zip(("phone", "phone_hash", "phone_last4"), map(_col, _stored_phones(arr(c, "phone"))), strict=True)
+            ),
             "birthday": _col(arr(c, "birthday"), _sql_dates),
             "points": _col(arr(c, "points")),
             "marketing_consent": _col(arr(c, "marketing_consent")),
@@ -1000,6 +1014,9 @@ def demo_write(data: DemoData, *, dealership: Dealership, advisor) -> dict[str, 
             "channel": _col(arr(e, "channel")),
             "recorded_by_id": lambda start, stop: [x or None for x in recorded_by[start:stop].tolist()],
             "note": _const(""),
+            "text_shown": _const(""),
+            "source_file": _const(""),
+            "reference": _const(""),
             "created_at": _const(now),
         },
     )
