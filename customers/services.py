@@ -148,7 +148,19 @@ def customer_create(
 @audited
 @transaction.atomic
 def customer_update(*, customer: Customer, acting_user=None, **data) -> Customer:
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    # Locked and read afresh: an edit waits for a merge of the customer (privacy.merge) and then finds them gone.
+    try:
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    except Customer.DoesNotExist:
+        raise StateConflict(
+            _("This customer no longer exists: they were merged into another customer or deleted."),
+            code="customer_gone",
+        ) from None
+    if customer.erased_at is not None:  # an erased identity is never put back
+        raise StateConflict(
+            _("This customer's data was erased on request: the record can no longer be edited."),
+            code="customer_erased",
+        )
     old_phone = customer.phone
     flags_before = {rule: getattr(customer, field) for rule, field in FLAG_RULES.items()}
     _assign(customer, CUSTOMER_FIELDS, data)

@@ -22,6 +22,7 @@ from django.utils.translation import pgettext_lazy
 
 from customers.models import Customer, ServiceVisit, Vehicle
 from dealercrm.core.audit import AuditedHistory
+from dealercrm.core.fields import EncryptedTextField
 from dealercrm.core.models import Dealership
 
 
@@ -292,7 +293,8 @@ class Message(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=8, choices=TouchChannel.choices)
     backend = models.CharField(_("back end"), max_length=40)
-    recipient = models.CharField(_("recipient"), max_length=254)
+    # encrypted: a phone number, an e-mail address or a WeChat OpenID (PIPL: no plain number in the database)
+    recipient = EncryptedTextField(_("recipient"))
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("text"))
     template_code = models.CharField(_("provider's template code"), max_length=40, blank=True)
@@ -311,7 +313,7 @@ class Message(models.Model):
         indexes = [models.Index(fields=["channel", "provider_ref"], name="message_provider_ref_idx")]
 
     def __str__(self):
-        return f"{self.channel} → {self.recipient}"
+        return f"{self.channel} → {self.pk}"
 
 
 class MessageTemplate(models.Model):

@@ -44,6 +44,7 @@ from customers import phones
 from customers.models import Customer
 from dealercrm.core.api import error_response
 from dealercrm.core.audit import acting_as
+from dealercrm.core.privacy import mask_phone
 from dealercrm.core.schema import ErrorSerializer
 
 from .models import Message, Touch, TouchChannel, TouchClass, WebhookReceipt
@@ -96,6 +97,15 @@ def _parse(body: bytes, serializer_class) -> dict:
             _("The body is not what this webhook reads: %(fields)s.") % {"fields": ", ".join(serializer.errors)},
         )
     return serializer.validated_data
+
+
+def _kept(payload: dict) -> dict:
+    """The payload as the receipt keeps it: a customer's number masked, with its keyed hash to find them again
+    (no plain number in the database)."""
+    if isinstance(payload, dict) and isinstance(payload.get("phone"), str):
+        number = payload["phone"]
+        payload = {**payload, "phone": mask_phone(number), "phone_hash": phones.hash_of(number)}
+    return payload
 
 
 def _receipt(event_id: str, payload: dict) -> None:
@@ -166,7 +176,7 @@ class _Webhook(APIView):
             body = _authenticate(request._request)
             data = _parse(body, self.serializer_class)
             with transaction.atomic(), acting_as(None, reason=f"system: sms webhook {self.name}"):
-                _receipt(data["event_id"], json.loads(body))
+                _receipt(data["event_id"], _kept(json.loads(body)))
                 result = self.handle(data)
         except Refused as refused:
             log.warning("SMS webhook %s refused (%s) from %s", self.name, refused.code, request.META.get("REMOTE_ADDR"))

@@ -1,6 +1,7 @@
 """Model fields of the shared core."""
 
 from django.core.exceptions import FieldError
+from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import to_python
 
@@ -42,3 +43,31 @@ class EncryptedPhoneField(PhoneNumberField):
         if not value:
             return to_python(None)
         return to_python(crypto.decrypt(value), region=self.region)
+
+
+class EncryptedTextField(models.TextField):
+    """Text stored encrypted (``dealercrm.core.crypto``), read back as text: for a value that holds personal data
+    and is never searched, such as a message's recipient (a phone number, an address). No lookups but
+    ``isnull``."""
+
+    def get_lookup(self, lookup_name):
+        if lookup_name == "isnull":
+            return super().get_lookup(lookup_name)
+        raise FieldError(
+            f"{self.model.__name__}.{self.name} is encrypted and cannot be compared in the database "
+            f"(lookup “{lookup_name}”)."
+        )
+
+    def get_transform(self, lookup_name):
+        raise FieldError(f"{self.model.__name__}.{self.name} is encrypted: no transform “{lookup_name}”.")
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return crypto.encrypt(value)
+
+    def from_db_value(self, value, expression, connection):
+        if not value:
+            return value
+        return crypto.decrypt(value)
