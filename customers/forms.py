@@ -13,6 +13,7 @@ from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from dealercrm.core.forms import fields_only_helper
+from dealercrm.core.privacy import mask_phone
 
 from .models import ConsentChannel, Customer, ServiceVisit, Vehicle
 from .validators import normalize_plate, normalize_vin
@@ -63,8 +64,15 @@ class CustomerForm(forms.ModelForm):
         self.fields["customer_no"].required = not creating
         if creating:
             self.fields["customer_no"].help_text = _("Leave blank to number the customer here (CRM000001, …).")
+            self.fields["phone"].required = True  # the model allows none only for an erased customer
         else:
             del self.fields["consent"]
+            # Never the full number on the page (PIPL: masked): the field starts blank, showing the masked
+            # number; blank keeps the number on file (clean_phone), a number typed replaces it.
+            self.initial["phone"] = ""
+            self.fields["phone"].required = False
+            self.fields["phone"].widget.attrs["placeholder"] = mask_phone(self.instance.phone)
+            self.fields["phone"].help_text = _("Leave blank to keep the number on file; type a new one to change it.")
         self.fields["phone"].widget.attrs.update({"inputmode": "tel", "autocomplete": "off"})
         self.fields["name"].widget.attrs["autofocus"] = True
         self.helper = fields_only_helper()
@@ -101,6 +109,12 @@ class CustomerForm(forms.ModelForm):
             if taken.exists():
                 raise ValidationError(_("Customer number %(no)s already exists."), params={"no": number})
         return number
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone")
+        if not phone and self.instance.pk:
+            return self.instance.phone  # left blank on the edit form: the number on file stays
+        return phone
 
     def clean_consent(self):
         value = self.cleaned_data.get("consent")

@@ -9,10 +9,9 @@ import csv
 import io
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -151,9 +150,7 @@ class DmsImportView(DealershipMixin, View):
             customers=rows,
             details={"file": kind, "run": upload.committed_run or None},
         )
-        response = HttpResponse(content, content_type="text/csv")
-        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
-        return response
+        return FileResponse(io.BytesIO(content), as_attachment=True, filename=name, content_type="text/csv")
 
     # --- rendering -----------------------------------------------------------
     def _url(self, **params) -> str:

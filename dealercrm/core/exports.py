@@ -60,9 +60,10 @@ def csv_dict_writer(out, fieldnames, **options) -> csv.DictWriter:
 
 # --- which downloads hold personal data: one access event each --------------------------------------------
 
-#: Every download of the app (a response with ``Content-Disposition: attachment``, and the API's bulk lists of
-#: the store's customers), by URL name, with what it holds. Those in ``PERSONAL`` hold customers' personal data:
-#: each request that answers leaves exactly one access event (``record_export``: kind "export", or the kind of
+#: Every download of the app (a response with ``Content-Disposition: attachment``, and the API's reads that
+#: hand out customers' data in bulk), by URL name, with what it holds. Those in ``PERSONAL`` hold customers'
+#: personal data: each request that answers with a file (a page) or at all (the API) leaves exactly one access
+#: event (``record_export``: kind "export", or the kind of
 #: its own for a data-subject or consent export), and any phone number in them is masked
 #: (``dealercrm.core.privacy.mask_phone``). Those in ``FIGURES`` hold figures only (counts, sums, rates per
 #: store, agent or campaign; no row per customer): no event. ``tests/core/test_export_events.py`` finds the
@@ -73,6 +74,11 @@ PERSONAL = {
     "api-segmentation-customer-list": "the API's list of the store's customers with their segments, page by page",
     "api-segmentation-quarterly-review": "the API's quarterly review: each customer whose value layer moved",
     "customers:import": "the rejected rows of a DMS import (``?download=``): the uploaded rows, phones masked",
+    "customers:consent-export": "a customer's consent history as evidence (kind consent_export)",
+    "api-customer-consent-history": "the same through the API (kind consent_export)",
+    "privacy:subject-export": "a customer's own data at their request, in full (kind subject_export)",
+    "api-privacy-customer-export": "the same through the API (kind subject_export)",
+    "staff:access-log-export": "the access log: who looked at or exported which customers (kind export)",
 }
 FIGURES = {
     "reports:export": "a report's tables as CSV or XLSX: figures per store, agent, campaign or group",

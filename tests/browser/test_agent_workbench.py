@@ -23,6 +23,7 @@ from playwright.sync_api import expect
 from campaigns import services
 from campaigns.models import CallAttempt, Coupon, Invitation
 from customers.models import Appointment
+from dealercrm.core.models import AccessEvent
 from tests.factories import CustomerFactory, VehicleFactory
 
 pytestmark = pytest.mark.browser
@@ -102,6 +103,7 @@ def test_an_agent_works_three_customers_from_the_keyboard(
     expect(page.get_by_test_id("customer-phone")).not_to_contain_text(first.customer.phone.as_national)
     page.keyboard.press("p")
     expect(page.get_by_test_id("phone-full")).to_have_text(first.customer.phone.as_national.replace(" ", ""))
+    assert AccessEvent.objects.filter(kind="reveal", customer_id=first.customer_id).count() == 1  # a logged look
     expect(page.get_by_test_id("vehicle")).to_contain_text(first.vehicle.plate)
     expect(page.get_by_test_id("script")).to_have_text(SCRIPT)
     expect(page.get_by_test_id("offer")).to_contain_text("¥100 工时券")

@@ -197,7 +197,7 @@ def test_as_you_type_htmx_gets_only_the_results_partial(client_for, advisor, zha
     assert 'data-kind="digits"' in html
     assert html.count('data-testid="search-result"') == 1
     assert "张伟" in html
-    assert "138 0013 8000" in html  # the phone, readable
+    assert "138****8000" in html and "138 0013 8000" not in html  # the phone, masked (PIPL)
     assert "One match: press Enter to open it." in html
 
 

@@ -403,7 +403,8 @@ def test_the_360_page_shows_the_customer_card(client_for, advisor, customer, veh
 
     html = text(client_for(advisor).get(reverse("customers:detail", args=[customer.pk])))
 
-    for expected in ["张伟", "C0001", "138 0013 8000", "Male", "1985-06-01", "深圳", "Gold", "1280 points", "WeChat"]:
+    assert "138 0013 8000" not in html and "13800138000" not in html  # masked: the full number is a click away
+    for expected in ["张伟", "C0001", "138****8000", "Male", "1985-06-01", "深圳", "Gold", "1280 points", "WeChat"]:
         assert expected in html, expected
     for flag in ["flag-possible-duplicate", "flag-wrong-number", "flag-do-not-contact"]:
         assert f'data-testid="{flag}"' in html

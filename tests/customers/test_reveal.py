@@ -77,3 +77,38 @@ def test_another_dealerships_customer_is_not_found(client_for, outsider, custome
 def test_reading_the_number_is_only_a_post(client_for, advisor, customer):
     assert client_for(advisor).get(reveal_url(customer)).status_code == 405
     assert not AccessEvent.objects.exists()
+
+
+# --- the edit form: never the full number on the page ---------------------------------------------------
+
+
+def _edit_data(customer, **changes):
+    data = {
+        "customer_no": customer.customer_no,
+        "name": customer.name,
+        "phone": "",
+        "gender": customer.gender,
+        "city": customer.city,
+        "preferred_channel": customer.preferred_channel,
+        "member_tier": customer.member_tier,
+        "points": customer.points,
+        "notes": "",
+    }
+    return {**data, **changes}
+
+
+@pytest.mark.django_db
+def test_the_edit_form_shows_the_number_masked_and_blank_keeps_it(dealership, customer):
+    from customers.forms import CustomerForm
+
+    unbound = CustomerForm(instance=customer, dealership=dealership)
+    html = str(unbound["phone"])
+    assert "13912345678" not in html and 'placeholder="139****5678"' in html
+
+    kept = CustomerForm(data=_edit_data(customer), instance=customer, dealership=dealership)
+    changed = CustomerForm(data=_edit_data(customer, phone="13700001111"), instance=customer, dealership=dealership)
+
+    assert kept.is_valid(), kept.errors
+    assert str(kept.cleaned_data["phone"]) == "+8613912345678"
+    assert changed.is_valid(), changed.errors
+    assert str(changed.cleaned_data["phone"]) == "+8613700001111"
