@@ -6,6 +6,10 @@ with the report's default and longest period) and needs the report's own action;
 ``exports.runs_long`` allows) becomes an ``ExportJob`` run by ``reports.tasks.export_report_task``; its page
 follows the progress (htmx polling) and ends with the download. A user sees only their own jobs in the current
 dealership; a pack only the managers of its dealership (others: 404).
+
+The access log (PIPL): these files hold a report's figures (counts, sums and rates per store, agent, campaign or
+group), never a row per customer, so a download writes no access event; they are registered as such in
+``dealercrm.core.exports.FIGURES`` (``tests/core/test_export_events.py`` holds every download to its entry).
 """
 
 import datetime as dt
