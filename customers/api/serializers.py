@@ -147,6 +147,7 @@ class CustomerSerializer(DealershipScopedSerializer):
             "flag_bounced",
             "flag_possible_duplicate",
             "notes",
+            "erased_at",
             "created_at",
             "updated_at",
         ]
@@ -154,6 +155,7 @@ class CustomerSerializer(DealershipScopedSerializer):
             "consent_changed_at",
             "consent_channel",
             "flag_possible_duplicate",
+            "erased_at",
             "created_at",
             "updated_at",
         ]

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +69,8 @@ def production_env(**overrides: str) -> dict[str, str]:
         "DJANGO_CSRF_TRUSTED_ORIGINS": "https://crm.example.com",
         "DATABASE_URL": "postgres://dealercrm:s3cret-Pa55@db.example.com:5432/dealercrm",
         "REDIS_URL": "redis://redis.example.com:6379/0",
+        "PHONE_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}",
+        "PHONE_HASH_KEY": secrets.token_urlsafe(48),
         **overrides,
     }
 
@@ -147,6 +150,31 @@ def test_production_refuses_to_start_without_hosts_or_database(missing):
 
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("PHONE_ENCRYPTION_KEYS", None, "PHONE_ENCRYPTION_KEYS is not set"),
+        ("PHONE_ENCRYPTION_KEYS", "not-a-fernet-key", "PHONE_ENCRYPTION_KEYS: key 1 of 1 is not a Fernet key"),
+        ("PHONE_HASH_KEY", None, "PHONE_HASH_KEY is not set"),
+        ("PHONE_HASH_KEY", "short", "PHONE_HASH_KEY is too short"),
+    ],
+)
+def test_production_refuses_to_start_without_well_formed_phone_keys(setting, value, says):
+    # Given production settings whose phone keys are missing or malformed
+    env = production_env()
+    if value is None:
+        del env[setting]
+    else:
+        env[setting] = value
+
+    # When Django starts (any command: here the system checks)
+    result = manage("check", settings_module="dealercrm.settings.production", **env)
+
+    # Then it stops with a message naming the setting, before anything is served
+    assert result.returncode != 0
+    assert says in result.stderr
 
 
 def test_production_settings_pass_the_deploy_check():
