@@ -50,6 +50,7 @@ from .models import (
     TouchChannel,
 )
 from .surveys import survey_answer
+from .webhooks import last_marketing_text
 
 #: five days: a complaint of the first day has passed its first-response deadline (24 business hours) by the last
 DEFAULT_DAYS = 5
@@ -453,7 +454,12 @@ class _Replay:
             .first()
         )
         if touch is not None:
-            sms_opt_out_record(customer=touch.customer, occurred_at=_at(day, 8, 10, self.zone))
+            sms_opt_out_record(  # with its proof, as the reply webhook keeps it
+                customer=touch.customer,
+                occurred_at=_at(day, 8, 10, self.zone),
+                reference=f"demo-reply-{touch.pk}",
+                text_shown=last_marketing_text(touch.customer),
+            )
 
     def stops(self) -> None:
         _add(self.result.cancelled, stops.apply_stops(dealership=self.store, now=self.now))
