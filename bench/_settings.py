@@ -9,3 +9,8 @@ from dealercrm.settings.production import ROOT_URLCONF, env
 
 STATIC_ROOT = env("BENCH_STATIC_ROOT")
 ROOT_URLCONF = env("BENCH_ROOT_URLCONF", default=ROOT_URLCONF)
+
+# The benchmark databases are seeded and migrated with the development keys (dealercrm/settings/local.py)
+# unless the environment names others.
+if not env.list("PHONE_ENCRYPTION_KEYS", default=[]):
+    from dealercrm.settings.local import PHONE_ENCRYPTION_KEYS, PHONE_HASH_KEY  # noqa: F401

@@ -194,29 +194,35 @@ def classify_search(raw: str) -> SearchQuery:
     return SearchQuery("name", original)
 
 
-def _search_match(query: SearchQuery, customers) -> Q:
-    """What ``query`` matches among ``customers`` (the queryset the caller may see)."""
+def _search_match(query: SearchQuery, customers, vehicles):
+    """The ids of the ``customers`` that ``query`` matches (``vehicles``: those of the same store), as one
+    ``UNION`` of what each reading of the text finds: a plate, a VIN, a phone (its keyed hash or last four
+    digits), a name, a customer number. Each part uses its own index; an ``OR`` across the join to the vehicles
+    would scan both tables whole."""
     text = query.text
+    by_vehicle: list[Q] = []  # current owners of the vehicles matching these
+    by_customer: list[Q] = [Q(customer_no__in={text, text.upper()})]  # a customer number, whatever its shape
     if query.kind == "vin":
-        match = Q(vehicles__vin=text)
+        by_vehicle.append(Q(vin=text))
     elif query.kind == "vin_part":
-        match = Q(vehicles__vin__contains=text)
+        by_vehicle.append(Q(vin__contains=text))
     elif query.kind == "plate":
-        match = Q(vehicles__plate__contains=text)
+        by_vehicle.append(Q(plate__contains=text))
         if len(text) >= 6:  # the last six of a VIN look like a plate's end
-            match |= Q(vehicles__vin__endswith=text)
+            by_vehicle.append(Q(vin__endswith=text))
     elif query.kind == "phone":
-        match = phones.matching(customers, text)
+        by_customer.append(phones.matching(customers, text))
     elif query.kind == "digits":
-        match = Q(vehicles__plate__contains=text)
+        by_vehicle.append(Q(plate__contains=text))
         if len(text) >= phones.PARTIAL_MIN_DIGITS:
-            match |= phones.matching(customers, text)
+            by_customer.append(phones.matching(customers, text))
         if len(text) == 6:
-            match |= Q(vehicles__vin__endswith=text)
+            by_vehicle.append(Q(vin__endswith=text))
     else:
-        match = Q(name__icontains=text)
-    # A customer number is recognised whatever its shape.
-    return match | Q(customer_no__in={text, text.upper()})
+        by_customer.append(Q(name__icontains=text))
+    parts = [customers.filter(match).order_by().values("pk") for match in by_customer]
+    parts += [vehicles.filter(match).order_by().values("owner_id") for match in by_vehicle]
+    return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
 
 
 def _vehicle_matches(query: SearchQuery, vehicle: Vehicle) -> bool:
@@ -243,7 +249,7 @@ def counter_search(*, dealership: Dealership, q: str, limit: int = 20) -> tuple[
     if query.kind in ("empty", "too_short"):
         return query, []
     customers = customer_list(dealership=dealership)
-    ids = customers.filter(_search_match(query, customers)).values("pk").distinct()
+    ids = _search_match(query, customers, Vehicle.objects.filter(dealership=dealership))
     results = list(
         customer_list(dealership=dealership)
         .filter(pk__in=ids)
