@@ -25,6 +25,8 @@ RUN DJANGO_SETTINGS_MODULE=dealercrm.settings.production \
     DJANGO_SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0000 \
     DJANGO_ALLOWED_HOSTS=localhost \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+    PHONE_ENCRYPTION_KEYS=YnVpbGQtb25seS1ub3QtYS1rZXktYnVpbGQtb25seSE= \
+    PHONE_HASH_KEY=build-only-not-a-secret-build-only-not-a-secret \
     sh -c "python manage.py collectstatic --noinput && python manage.py compilemessages --ignore=.venv"
 
 RUN useradd --system --create-home --uid 1000 dealercrm \

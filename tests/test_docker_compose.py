@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -31,6 +32,8 @@ OPERATOR_ENV = {
     "DJANGO_ALLOWED_HOSTS": "crm.example.com",
     "POSTGRES_PASSWORD": "Str0ng-db-pa55",
     "SITE_URL": "https://crm.example.com",
+    "PHONE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "PHONE_HASH_KEY": secrets.token_urlsafe(48),
 }
 
 _VAR = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")

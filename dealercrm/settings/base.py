@@ -421,6 +421,8 @@ LOGGING = {
         "django.request": {"handlers": [], "propagate": True},
         "django.server": {"handlers": [], "level": "INFO", "propagate": True},
         "celery": {"handlers": [], "propagate": True},
+        # django-axes says "successful login" at INFO on every sign-in: failures are in the access log instead
+        "axes": {"handlers": [], "level": "WARNING", "propagate": True},
     },
 }
 #: the worker keeps this configuration (and its filter) instead of installing handlers of its own

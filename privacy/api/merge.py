@@ -3,7 +3,7 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,6 +51,15 @@ class GroupPagination(pagination.PageNumberPagination):
     page_size = 20
 
 
+class DuplicatePageSerializer(serializers.Serializer):
+    """One page of groups, as ``GroupPagination`` answers it."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = DuplicateGroupSerializer(many=True)
+
+
 class DuplicateListView(DealershipScopedMixin, APIView):
     """The possible duplicates of the dealership, a page of groups at a time (?page=)."""
 
@@ -58,7 +67,8 @@ class DuplicateListView(DealershipScopedMixin, APIView):
 
     @extend_schema(
         summary=_("Possible duplicates"),
-        responses={200: DuplicateGroupSerializer(many=True), 403: FORBIDDEN},
+        parameters=[OpenApiParameter("page", int, description=_("The page of groups (20 a page), from 1."))],
+        responses={200: DuplicatePageSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     def get(self, request):
         paginator = GroupPagination()

@@ -111,6 +111,8 @@ KWARGS = {
 QUERIES = {
     "api-segmentation-run-movement": lambda data: f"from={data['run']}",
     "api-segmentation-quarterly-review": lambda data: f"first={data['run_date']}&second={data['today']}",
+    # a customer merged with themselves: the page answers (with the refusal), nothing is merged
+    "privacy:merge": lambda data: f"survivor={data['customer']}&merged={data['customer']}",
 }
 
 #: URL names whose record belongs to one user of the dealership (the agent, in the dataset): another user whose
@@ -119,6 +121,10 @@ OWN_RECORDS = {
     "calls:outcome": "an invitation is worked by the agent whose list it is on",
     "calls:followup-outcome": "a follow-up call is made by the agent it is assigned to",
     "api-campaign-invitation-outcome": "an invitation is worked by the agent whose list it is on",
+    "calls:phone": "an invitation's number is revealed only to the agent whose list it is on",
+    "calls:followup-phone": "a follow-up call's number is revealed only to the agent it is assigned to",
+    "calls:consent": "consent on a call is recorded by the agent whose call it is",
+    "calls:followup-consent": "consent on a follow-up call is recorded by the agent whose call it is",
     "reports:export-job": "a report export is its requester's (the agent, in the dataset)",
     "reports:export-job-file": "a report export is its requester's (the agent, in the dataset)",
 }

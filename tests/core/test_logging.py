@@ -34,11 +34,12 @@ def output():
     """What the configured handler writes during the test (its stream swapped for a buffer)."""
     buffer = io.StringIO()
     handler = configured_handler()
-    previous = handler.setStream(buffer)
+    # swapped as an attribute: setStream() would flush the old stream, which pytest's capture may have closed
+    previous, handler.stream = handler.stream, buffer
     try:
         yield buffer
     finally:
-        handler.setStream(previous)
+        handler.stream = previous
 
 
 @pytest.fixture

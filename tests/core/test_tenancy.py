@@ -49,6 +49,12 @@ SPEC_TABLE = {
     "exports.personal": (False, False, True, True, True),
     # the API's schema and docs: "for managers and administrators" (issue 10), the call-centre manager included
     "api.docs": (False, False, True, True, True),
+    # a full phone number, shown on purpose and logged (SPEC "Personal data": "the agent working the call, the
+    # advisor at the counter, managers"; the agent only on their own call, through calls.work)
+    "phone.reveal": (True, False, True, True, False),
+    # a customer's data exported or erased on request, duplicates merged, the retention review: the after-sales
+    # manager (exports of personal data, data quality) and the administrator
+    "privacy.manage": (False, False, False, True, True),
     # users, roles, dealerships, audit trail: — — — — ✓
     "staff.manage": (False, False, False, False, True),
     "audit.view": (False, False, False, False, True),
