@@ -867,7 +867,7 @@ PHONE_COLUMNS = ("phone", "phone_hash", "phone_last4")
 
 def _stored_phones(numbers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The generated E.164 numbers as stored: ciphertext, keyed hash, last four digits (customers.phones)."""
-    stored = [phones.stored_columns(number) for number in numbers.tolist()]
+    stored = [phones.stored_columns_e164(number) for number in numbers.tolist()]  # generated in E.164
     return tuple(np.array(column, dtype=object) for column in zip(*stored, strict=True))
 
 

@@ -127,7 +127,7 @@ def _encrypted_phones(plain: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     """The checked E.164 numbers of a chunk as the three stored columns (customers.phones.stored_columns):
     ciphertext, keyed hash, last four digits; None stays None. A number repeated in the chunk is encrypted once."""
     codes, uniques = pd.factorize(plain, use_na_sentinel=True)
-    stored = [phones.stored_columns(number) for number in uniques]
+    stored = [phones.stored_columns_e164(number) for number in uniques]  # checked: E.164 (validate._phone)
     columns = []
     for position in range(3):
         values = np.array([column[position] for column in stored] + [None], dtype=object)

@@ -269,3 +269,12 @@ def test_a_reveal_through_the_api_is_logged_once(dealership, advisor, agent, api
     answer = api_client_for(advisor).post(reverse("api-customer-reveal-phone", args=[customer.pk]))
     assert answer.json() == {"phone": E164, "national": NUMBER}
     assert AccessEvent.objects.count() == 2
+
+
+@pytest.mark.parametrize("number", [E164, "+8675512345678", "+8613800138000"])
+def test_the_bulk_writers_columns_are_the_ones_a_save_gives(number):
+    # The import and the seed store checked E.164 numbers without parsing them again: the same hash and end
+    token, hash_, last4 = phones.stored_columns_e164(number)
+    assert crypto.decrypt(token) == number
+    assert (hash_, last4) == (phones.hash_of(number), phones.last4_of(number))
+    assert phones.stored_columns(number)[1:] == (hash_, last4)
