@@ -108,7 +108,7 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=100)
     # Encrypted (customers.phones): empty only once the customer is erased; every form and the API require it.
     phone = EncryptedPhoneField(_("phone"), region="CN", null=True, blank=True)
-    phone_hash = models.CharField(_("phone lookup hash"), max_length=64, blank=True, editable=False)
+    phone_hash = models.CharField(_("phone lookup hash"), max_length=32, blank=True, editable=False)
     phone_last4 = models.CharField(_("last four digits of the phone"), max_length=4, blank=True, editable=False)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)

@@ -102,7 +102,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='phone_hash',
-            field=models.CharField(blank=True, editable=False, max_length=64, verbose_name='phone lookup hash'),
+            field=models.CharField(blank=True, editable=False, max_length=32, verbose_name='phone lookup hash'),
         ),
         migrations.AddField(
             model_name='customer',
@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalcustomer',
             name='phone_hash',
-            field=models.CharField(blank=True, editable=False, max_length=64, verbose_name='phone lookup hash'),
+            field=models.CharField(blank=True, editable=False, max_length=32, verbose_name='phone lookup hash'),
         ),
         migrations.AddField(
             model_name='historicalcustomer',
