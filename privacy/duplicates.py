@@ -6,16 +6,18 @@
   other owns or owned it: ``customers.VehicleOwnership`` or its current owner), unless the pair is already in
   a phone group.
 
-Erased customers are never duplicates. ``duplicate_groups`` finds every group's ids in one query;
+Erased customers are never duplicates. ``duplicate_groups`` finds every group's ids in three queries (through
+the ORM: on SQLite as on PostgreSQL);
 ``groups_load`` reads the customers of one page of groups (two more queries, however many groups).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import combinations, groupby
+from operator import itemgetter
 
-from django.db import connection
-from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Subquery
+from django.db.models import Count, F, IntegerField, Max, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 
 from customers.models import Customer, ServiceVisit, Vehicle, VehicleOwnership
@@ -35,47 +37,57 @@ class DuplicateGroup:
         return f"{self.kind}:{'-'.join(map(str, self.ids))}"
 
 
-def _sql() -> str:
-    customer = Customer._meta.db_table
-    vehicle = Vehicle._meta.db_table
-    ownership = VehicleOwnership._meta.db_table
-    # Only the models' own table names are formatted in; every value is a parameter.
-    return f"""
-        WITH links AS (
-            SELECT o.customer_id, o.vehicle_id
-              FROM {ownership} o JOIN {vehicle} v ON v.id = o.vehicle_id
-             WHERE v.dealership_id = %(d)s
-            UNION
-            SELECT v.owner_id, v.id FROM {vehicle} v WHERE v.dealership_id = %(d)s
-        ),
-        phone_groups AS (
-            SELECT array_agg(c.id ORDER BY c.id) AS ids
-              FROM {customer} c
-             WHERE c.dealership_id = %(d)s AND c.phone_hash <> '' AND c.erased_at IS NULL
-             GROUP BY c.phone_hash
-            HAVING count(*) > 1
-        ),
-        name_pairs AS (
-            SELECT DISTINCT ARRAY[a.id, b.id] AS ids
-              FROM {customer} a
-              JOIN {customer} b ON b.dealership_id = a.dealership_id AND b.name = a.name AND b.id > a.id
-              JOIN links la ON la.customer_id = a.id
-              JOIN links lb ON lb.customer_id = b.id AND lb.vehicle_id = la.vehicle_id
-             WHERE a.dealership_id = %(d)s AND a.name <> '' AND a.erased_at IS NULL AND b.erased_at IS NULL
-               AND NOT (a.phone_hash <> '' AND a.phone_hash = b.phone_hash)
-        )
-        SELECT %(phone)s, ids FROM phone_groups
-        UNION ALL
-        SELECT %(name_vehicle)s, ids FROM name_pairs
-        ORDER BY 2
-    """  # noqa: S608
+def _phone_groups(customers) -> list[list[int]]:
+    """The ids of each set of customers sharing a phone number (its keyed hash), one query."""
+    shared = (
+        customers.exclude(phone_hash="")
+        .values("phone_hash")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values("phone_hash")
+    )
+    rows = customers.filter(phone_hash__in=shared).order_by("phone_hash", "pk").values_list("phone_hash", "pk")
+    return [[pk for _hash, pk in group] for _hash, group in groupby(rows, key=itemgetter(0))]
+
+
+def _name_vehicle_pairs(customers, dealership) -> list[list[int]]:
+    """Pairs of customers of the same name linked to one vehicle (its owner now, or an owner in its history),
+    unless they share a phone number (then they are a phone group already). Two queries: the links (owner now
+    and in the history) of the vehicles that changed hands, and the customers they link."""
+    changed = (
+        VehicleOwnership.objects.filter(vehicle__dealership=dealership)
+        .exclude(customer_id=F("vehicle__owner_id"))
+        .order_by()
+        .values("vehicle_id")
+    )
+    past = VehicleOwnership.objects.filter(vehicle_id__in=changed).order_by().values_list("vehicle_id", "customer_id")
+    now = Vehicle.objects.filter(pk__in=changed).order_by().values_list("pk", "owner_id")
+    rows = list(past.union(now))
+    linked = past.values("customer_id").union(now.values("owner_id"))
+    people = {c.pk: c for c in customers.filter(pk__in=linked).only("pk", "name", "phone_hash")}
+    links: dict[int, set[int]] = {}
+    for vehicle_id, customer_id in rows:
+        if customer_id in people:
+            links.setdefault(vehicle_id, set()).add(customer_id)
+    pairs = set()
+    for linked in links.values():
+        for a, b in combinations(sorted(linked), 2):
+            first, second = people[a], people[b]
+            if (
+                first.name
+                and first.name == second.name
+                and not (first.phone_hash and first.phone_hash == second.phone_hash)
+            ):
+                pairs.add((a, b))
+    return [list(pair) for pair in pairs]
 
 
 def duplicate_groups(*, dealership) -> list[DuplicateGroup]:
-    """Every group of possible duplicates of ``dealership`` (ids only), ordered by their first customer."""
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(), {"d": dealership.pk, "phone": PHONE, "name_vehicle": NAME_VEHICLE})
-        return [DuplicateGroup(kind=kind, ids=list(ids)) for kind, ids in cursor.fetchall()]
+    """Every group of possible duplicates of ``dealership`` (ids only), ordered by their customers' ids."""
+    customers = Customer.objects.filter(dealership=dealership, erased_at__isnull=True)
+    groups = [DuplicateGroup(kind=PHONE, ids=ids) for ids in _phone_groups(customers)]
+    groups += [DuplicateGroup(kind=NAME_VEHICLE, ids=ids) for ids in _name_vehicle_pairs(customers, dealership)]
+    return sorted(groups, key=lambda group: group.ids)
 
 
 def duplicates_of(*, dealership, customer) -> list[DuplicateGroup]:
