@@ -8,7 +8,26 @@ from phonenumber_field.phonenumber import to_python
 from . import crypto
 
 
-class EncryptedPhoneField(PhoneNumberField):
+class NotComparable:
+    """An encrypted column: a random-IV ciphertext the database cannot compare, so every lookup but ``isnull`` is
+    refused (a ``FieldError`` saying so) rather than silently matching nothing."""
+
+    #: what to use instead, said in the error
+    instead = ""
+
+    def get_lookup(self, lookup_name):
+        if lookup_name == "isnull":
+            return super().get_lookup(lookup_name)
+        raise FieldError(
+            f"{self.model.__name__}.{self.name} is encrypted and cannot be compared in the database "
+            f"(lookup “{lookup_name}”){self.instead}."
+        )
+
+    def get_transform(self, lookup_name):
+        raise FieldError(f"{self.model.__name__}.{self.name} is encrypted: no transform “{lookup_name}”.")
+
+
+class EncryptedPhoneField(NotComparable, PhoneNumberField):
     """A phone number stored encrypted (``dealercrm.core.crypto``: Fernet, key rotation), read back as the
     ``PhoneNumber`` that ``phonenumber_field`` gives.
 
@@ -18,20 +37,11 @@ class EncryptedPhoneField(PhoneNumberField):
     digits (the counter's partial search) beside it: ``customers.phones`` computes both.
     """
 
+    instead = ": filter on its keyed hash or last four digits (customers.phones)"
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 255)  # a Fernet token of a phone number is 100 characters
         super().__init__(*args, **kwargs)
-
-    def get_lookup(self, lookup_name):
-        if lookup_name == "isnull":
-            return super().get_lookup(lookup_name)
-        raise FieldError(
-            f"{self.model.__name__}.{self.name} is encrypted and cannot be compared in the database "
-            f"(lookup “{lookup_name}”): filter on its keyed hash or last four digits (customers.phones)."
-        )
-
-    def get_transform(self, lookup_name):
-        raise FieldError(f"{self.model.__name__}.{self.name} is encrypted: no transform “{lookup_name}”.")
 
     def get_prep_value(self, value):
         plain = super().get_prep_value(value)
@@ -45,21 +55,10 @@ class EncryptedPhoneField(PhoneNumberField):
         return to_python(crypto.decrypt(value), region=self.region)
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(NotComparable, models.TextField):
     """Text stored encrypted (``dealercrm.core.crypto``), read back as text: for a value that holds personal data
     and is never searched, such as a message's recipient (a phone number, an address). No lookups but
     ``isnull``."""
-
-    def get_lookup(self, lookup_name):
-        if lookup_name == "isnull":
-            return super().get_lookup(lookup_name)
-        raise FieldError(
-            f"{self.model.__name__}.{self.name} is encrypted and cannot be compared in the database "
-            f"(lookup “{lookup_name}”)."
-        )
-
-    def get_transform(self, lookup_name):
-        raise FieldError(f"{self.model.__name__}.{self.name} is encrypted: no transform “{lookup_name}”.")
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
